@@ -1,0 +1,115 @@
+"""The aiohttp application: merchant API, tracking page, health and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from carriers.clock import Clock, SystemClock
+from gateway import keys
+from gateway.api import returns as returns_api
+from gateway.booking import Booker
+from gateway.carrier_hub import CarrierHub
+from gateway.ingest import Ingestor
+from gateway.metrics import Metrics
+from gateway.pages import tracking
+from gateway.problems import problem_middleware
+from gateway.settings import Settings
+from gateway.store.idempotency import IdempotencyStore
+from gateway.store.keys import Keys
+from gateway.store.merchants import MerchantStore
+from gateway.store.returns import ReturnStore
+from gateway.store.server import check, client_for
+from gateway.workers.poller import Poller, PollerDeps
+from normalizers.maps import load_maps
+
+TEMPLATES = Path(__file__).parent / "templates"
+POLLER = web.AppKey("poller", Poller)
+
+health_routes = web.RouteTableDef()
+
+
+@health_routes.get("/healthz")
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+@health_routes.get("/readyz")
+async def readyz(request: web.Request) -> web.Response:
+    try:
+        await asyncio.wait_for(check(request.app[keys.REDIS]), timeout=2)
+    except Exception as exc:
+        return web.json_response({"status": "unavailable", "redis": str(exc)}, status=503)
+    return web.json_response({"status": "ready", "redis": "ok"})
+
+
+@health_routes.get("/metrics")
+async def metrics(request: web.Request) -> web.Response:
+    body = generate_latest(request.app[keys.METRICS].registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def _services(app: web.Application) -> None:
+    s, redis, clock, m = app[keys.SETTINGS], app[keys.REDIS], app[keys.CLOCK], app[keys.METRICS]
+    k = Keys(s.key_prefix)
+    app[keys.RETURNS] = ReturnStore(redis, k, clock, s.raw_payloads_kept)
+    app[keys.MERCHANTS] = MerchantStore(redis, k, clock)
+    app[keys.IDEMPOTENCY] = IdempotencyStore(redis, k, s.idempotency_ttl_s)
+    hub = CarrierHub(s, app[keys.HTTP], clock, m)
+    app[keys.CARRIERS] = hub
+    app[keys.BOOKER] = Booker(app[keys.RETURNS], hub, m)
+    app[keys.INGESTOR] = Ingestor(app[keys.RETURNS], load_maps(required=hub.adapters), m, clock, s.poll_interval_s)
+
+
+def poller_for(app: web.Application) -> Poller:
+    s = app[keys.SETTINGS]
+    return Poller(PollerDeps(store=app[keys.RETURNS], merchants=app[keys.MERCHANTS], hub=app[keys.CARRIERS],
+                             ingestor=app[keys.INGESTOR], booker=app[keys.BOOKER], metrics=app[keys.METRICS],
+                             lease_s=s.poll_lease_s, tick_s=s.poll_tick_s))
+
+
+def create_app(settings: Settings, redis_url: str, clock: Clock | None = None,
+               run_poller: bool = False, serve_api: bool = True) -> web.Application:
+    """The gateway app; `run_poller` also runs the poller inside it (demo, single process)."""
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[problem_middleware])
+    app[keys.SETTINGS] = settings
+    app[keys.CLOCK] = clock or SystemClock()
+    app[keys.METRICS] = Metrics()
+
+    async def resources(app: web.Application) -> AsyncIterator[None]:
+        app[keys.REDIS] = client_for(redis_url)
+        app[keys.HTTP] = aiohttp.ClientSession()
+        try:
+            await check(app[keys.REDIS])
+            _services(app)
+            yield
+        finally:
+            await app[keys.HTTP].close()
+            await app[keys.REDIS].aclose()
+
+    async def background_poller(app: web.Application) -> AsyncIterator[None]:
+        poller = poller_for(app)
+        app[POLLER] = poller
+        task = asyncio.create_task(poller.run())
+        yield
+        poller.stop()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, timeout=10)
+
+    app.cleanup_ctx.append(resources)
+    if run_poller:
+        app.cleanup_ctx.append(background_poller)
+    aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
+    app.add_routes(health_routes)
+    if serve_api:
+        app.add_routes(returns_api.routes)
+        app.add_routes(tracking.routes)
+    return app

@@ -1,0 +1,106 @@
+"""`backhaul` — the command line: serve, worker, sandbox, demo, config, merchants."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import json
+import sys
+from collections.abc import Callable, Sequence
+
+from carriers.errors import BackhaulError
+from carriers.registry import adapter_class
+from gateway.settings import Settings, effective_config, load_settings
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> None:
+    from gateway.app import create_app
+    from gateway.runtime import redis_url, serve_until_stopped
+
+    with redis_url(settings) as url:
+        app = create_app(settings, url, run_poller=args.with_worker)
+        print(f"Backhaul listening on http://{settings.host}:{settings.port}", flush=True)
+        asyncio.run(serve_until_stopped([(app, settings.host, settings.port)]))
+
+
+def _worker(args: argparse.Namespace, settings: Settings) -> None:
+    from gateway.app import create_app
+    from gateway.runtime import redis_url, serve_until_stopped
+
+    with redis_url(settings) as url:
+        app = create_app(settings, url, run_poller=True, serve_api=False)
+        print(f"Backhaul worker running; metrics on http://{settings.host}:{args.metrics_port}/metrics", flush=True)
+        asyncio.run(serve_until_stopped([(app, settings.host, args.metrics_port)]))
+
+
+def _sandbox(args: argparse.Namespace, settings: Settings) -> None:
+    from gateway.runtime import serve_until_stopped
+
+    module = importlib.import_module(adapter_class(args.carrier).__module__.rsplit(".", 1)[0] + ".sandbox")
+    app = module.make_app()
+    print(f"{args.carrier} sandbox on http://{args.host}:{args.port}", flush=True)
+    asyncio.run(serve_until_stopped([(app, args.host, args.port)]))
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> None:
+    from gateway.demo import run_demo
+
+    asyncio.run(run_demo(settings, port=args.port, sandbox_port=args.sandbox_port, exit_after_s=args.exit_after))
+
+
+def _config_show(args: argparse.Namespace, settings: Settings) -> None:
+    print(json.dumps(effective_config(settings), indent=2, default=str))
+
+
+def _merchants_create(args: argparse.Namespace, settings: Settings) -> None:
+    from gateway.runtime import redis_url
+    from gateway.seed import create_merchant
+
+    with redis_url(settings) as url:
+        merchant, key = asyncio.run(create_merchant(settings, url, args.name, warehouse=args.warehouse))
+    print(f"merchant {merchant.id} ({merchant.name})")
+    print(f"API key (shown once, store it now): {key}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="backhaul", description="Carrier gateway for e-commerce returns")
+    sub = p.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the HTTP service")
+    serve.add_argument("--with-worker", action="store_true", help="also run the poller in this process")
+    serve.set_defaults(func=_serve)
+    worker = sub.add_parser("worker", help="run the poller")
+    worker.add_argument("--metrics-port", type=int, default=9108)
+    worker.set_defaults(func=_worker)
+    sandbox = sub.add_parser("sandbox", help="run a carrier's local sandbox")
+    sandbox.add_argument("--carrier", default="delhivery")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8081)
+    sandbox.set_defaults(func=_sandbox)
+    demo = sub.add_parser("demo", help="everything in one process on embedded Redis, with demo data")
+    demo.add_argument("--port", type=int, default=8080)
+    demo.add_argument("--sandbox-port", type=int, default=8081)
+    demo.add_argument("--exit-after", type=float, default=None, help="stop after this many seconds")
+    demo.set_defaults(func=_demo)
+    config = sub.add_parser("config", help="configuration").add_subparsers(dest="action", required=True)
+    config.add_parser("show", help="print the effective configuration, secrets masked").set_defaults(
+        func=_config_show)
+    merchants = sub.add_parser("merchants", help="merchant accounts").add_subparsers(dest="action", required=True)
+    create = merchants.add_parser("create", help="create a merchant and print its API key once")
+    create.add_argument("name")
+    create.add_argument("--warehouse", default="", help="the merchant's pickup location name at the carriers")
+    create.set_defaults(func=_merchants_create)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    func: Callable[[argparse.Namespace, Settings], None] = args.func
+    try:
+        settings = load_settings()
+        func(args, settings)
+    except BackhaulError as exc:
+        print(f"backhaul: {exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None

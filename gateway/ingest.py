@@ -1,0 +1,90 @@
+"""The one way tracking events enter: parse results in, normalized and applied per shipment.
+
+Polling and (later) carrier webhooks both end here, so a code means the same thing
+whichever way it arrived.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from carriers.base import CarrierEvent
+from carriers.clock import Clock
+from gateway.metrics import Metrics
+from gateway.models import Return
+from gateway.store.returns import ReturnStore, is_done
+from normalizers.engine import normalize
+from normalizers.maps import StatusMap
+from normalizers.taxonomy import Reason, Status, TrackingEvent
+
+log = logging.getLogger(__name__)
+
+
+def merchant_cancel_event(carrier: str, awb: str, at: datetime) -> TrackingEvent:
+    """The event Backhaul records when a merchant cancels; the carrier's own scan follows."""
+    fingerprint = hashlib.sha256(f"backhaul|cancel|{carrier}|{awb}".encode()).hexdigest()[:20]
+    return TrackingEvent(carrier=carrier, awb=awb, status=Status.CANCELLED, reason=Reason.CANCELLED_BY_MERCHANT,
+                         description="The return was cancelled", raw_code="backhaul/cancel_requested",
+                         raw_description="Cancelled by the merchant through Backhaul",
+                         occurred_at=at.astimezone(UTC), fingerprint=fingerprint)
+
+
+@dataclass(frozen=True)
+class Ingestor:
+    """Everything `ingest` needs; built once per process."""
+
+    store: ReturnStore
+    maps: dict[str, StatusMap]
+    metrics: Metrics
+    clock: Clock
+    poll_interval_s: float
+
+    def to_tracking(self, carrier: str, events: Sequence[CarrierEvent]) -> list[TrackingEvent]:
+        status_map = self.maps[carrier]
+        out = []
+        for ev in events:
+            te = normalize(ev, status_map)
+            if te.status is Status.UNKNOWN:
+                self.metrics.unmapped.labels(carrier, te.raw_code[:64]).inc()
+                log.warning("unmapped status code", extra={"carrier": carrier, "code": te.raw_code})
+            out.append(te)
+        return out
+
+    async def ingest(self, carrier: str, events: Sequence[CarrierEvent], raw: str | None,
+                     source: str) -> list[Return]:
+        """Apply a carrier's events to the returns they belong to; unknown AWBs are logged."""
+        by_awb: dict[str, list[CarrierEvent]] = defaultdict(list)
+        for ev in events:
+            by_awb[ev.awb].append(ev)
+        changed = []
+        for awb, group in by_awb.items():
+            ref = await self.store.by_awb(carrier, awb)
+            if ref is None:
+                log.warning("events for an AWB Backhaul does not know", extra={"carrier": carrier, "awb": awb})
+                continue
+            result = await self.store.apply(*ref, self.to_tracking(carrier, group), raw)
+            for te in result.new_events:
+                self.metrics.events.labels(carrier, source, te.status.value).inc()
+            await self.after_apply(result.ret)
+            if result.changed:
+                changed.append(result.ret)
+        return changed
+
+    async def after_apply(self, ret: Return) -> None:
+        if is_done(ret):
+            await self.store.unschedule_poll(ret.merchant_id, ret.id)
+        else:
+            due = self.clock.now().timestamp() + self.poll_interval_s
+            await self.store.schedule_poll(ret.merchant_id, ret.id, due)
+
+    async def apply_own(self, ret: Return, event: TrackingEvent) -> Return:
+        """Apply an event Backhaul itself originates (a merchant's cancel)."""
+        result = await self.store.apply(ret.merchant_id, ret.id, [event])
+        self.metrics.events.labels(event.carrier, "gateway", event.status.value).inc()
+        await self.after_apply(result.ret)
+        return result.ret

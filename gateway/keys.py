@@ -1,0 +1,29 @@
+"""Typed keys for everything the aiohttp app shares; no module-level clients."""
+
+from __future__ import annotations
+
+import aiohttp
+import redis.asyncio as aioredis
+from aiohttp import web
+
+from carriers.clock import Clock
+from gateway.booking import Booker
+from gateway.carrier_hub import CarrierHub
+from gateway.ingest import Ingestor
+from gateway.metrics import Metrics
+from gateway.settings import Settings
+from gateway.store.idempotency import IdempotencyStore
+from gateway.store.merchants import MerchantStore
+from gateway.store.returns import ReturnStore
+
+SETTINGS = web.AppKey("settings", Settings)
+CLOCK = web.AppKey("clock", Clock)
+METRICS = web.AppKey("metrics", Metrics)
+REDIS = web.AppKey("redis", aioredis.Redis)
+HTTP = web.AppKey("http", aiohttp.ClientSession)
+RETURNS = web.AppKey("returns", ReturnStore)
+MERCHANTS = web.AppKey("merchants", MerchantStore)
+IDEMPOTENCY = web.AppKey("idempotency", IdempotencyStore)
+CARRIERS = web.AppKey("carriers", CarrierHub)
+BOOKER = web.AppKey("booker", Booker)
+INGESTOR = web.AppKey("ingestor", Ingestor)

@@ -1,0 +1,34 @@
+"""Prometheus metrics, registered in a registry per app so two apps in one process never clash."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+_LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+
+
+@dataclass
+class Metrics:
+    """Every metric Backhaul exports; names follow backhaul_<area>_<thing>_<unit>."""
+
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.bookings = Counter("backhaul_bookings_total", "Pickup bookings by carrier and outcome",
+                                ["carrier", "outcome"], registry=r)
+        self.carrier_call_seconds = Histogram(
+            "backhaul_carrier_call_duration_seconds", "Latency of calls to carrier APIs",
+            ["carrier", "operation", "outcome"], buckets=_LATENCY_BUCKETS_S, registry=r)
+        self.polls = Counter("backhaul_polls_total", "Tracking polls by carrier and outcome",
+                             ["carrier", "outcome"], registry=r)
+        self.events = Counter("backhaul_events_total", "Tracking events applied, by source and status",
+                              ["carrier", "source", "status"], registry=r)
+        self.unmapped = Counter("backhaul_unmapped_status_total", "Carrier codes no status map knows",
+                                ["carrier", "code"], registry=r)
+        self.http_requests = Counter("backhaul_http_requests_total", "HTTP requests by route and status",
+                                     ["route", "status"], registry=r)
+        self.poll_backlog = Gauge("backhaul_poll_due_shipments", "Shipments whose poll is due now",
+                                  registry=r)

@@ -1,0 +1,106 @@
+"""Merchant-facing documents: merchants, return requests, returns and their shipments."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from carriers.base import Address, Contact, Item, Parcel
+from normalizers.machine import ShipmentState
+from normalizers.taxonomy import Status
+
+
+def new_id(prefix: str) -> str:
+    """A random, sortable-enough id such as ``ret_k3f9...``; 100 bits of entropy."""
+    alphabet = "0123456789abcdefghjkmnpqrstvwxyz"
+    return prefix + "_" + "".join(secrets.choice(alphabet) for _ in range(20))
+
+
+def new_token() -> str:
+    """An unguessable tracking-page token (192 bits)."""
+    return secrets.token_urlsafe(24)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Merchant(_Strict):
+    """A merchant account; its API keys are stored only as hashes, elsewhere."""
+
+    id: str
+    name: str
+    created_at: datetime
+    warehouse: str = ""
+    return_address: Address | None = None
+    return_contact: Contact | None = None
+    display_name: str = ""
+    primary_color: str = "#1f4b99"
+    support_email: str = ""
+
+
+class ReturnCreate(_Strict):
+    """The body of `POST /v1/returns`."""
+
+    order_id: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9._\-/]+$")
+    customer: Contact
+    pickup_address: Address
+    drop_address: Address | None = None
+    drop_contact: Contact | None = None
+    items: list[Item] = Field(min_length=1, max_length=100)
+    parcel: Parcel
+    reason: str = Field(default="", max_length=500)
+    pickup_date: date | None = None
+    carrier: str | None = Field(default=None, pattern=r"^[a-z0-9_]+$")
+    metadata: dict[str, str] = Field(default_factory=dict, max_length=20)
+
+
+class BookingAttempt(_Strict):
+    """One try at booking with one carrier, kept so ops can see why a carrier was skipped."""
+
+    carrier: str
+    outcome: str
+    detail: str = ""
+    at: datetime
+
+
+class Shipment(_Strict):
+    """The carrier side of a return once it is booked."""
+
+    carrier: str
+    awb: str
+    carrier_reference: str = ""
+    booked_at: datetime
+    label_fields: dict[str, str] = Field(default_factory=dict)
+
+
+class Return(_Strict):
+    """A return as Backhaul keeps it; `state` is folded from the tracking events."""
+
+    id: str
+    merchant_id: str
+    order_id: str
+    created_at: datetime
+    updated_at: datetime
+    request: ReturnCreate
+    drop_address: Address
+    drop_contact: Contact
+    state: ShipmentState
+    shipment: Shipment | None = None
+    booking_attempts: list[BookingAttempt] = Field(default_factory=list)
+    tracking_token: str
+
+    @property
+    def status(self) -> Status:
+        return self.state.status
+
+    def public(self, base_url: str) -> dict[str, Any]:
+        """The JSON a merchant sees."""
+        doc = self.model_dump(mode="json", exclude={"tracking_token", "merchant_id"})
+        doc["status"] = self.state.status.value
+        doc["tracking_url"] = f"{base_url}/t/{self.tracking_token}"
+        doc["label_url"] = f"{base_url}/v1/returns/{self.id}/label" if self.shipment else None
+        return doc

@@ -1,0 +1,55 @@
+"""Process plumbing shared by the commands: the Redis to use and running an app until stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Iterator
+
+from aiohttp import web
+
+from gateway.settings import Settings
+from gateway.store.server import EmbeddedRedis
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def redis_url(settings: Settings) -> Iterator[str]:
+    """`REDIS_URL` when set; otherwise an embedded Redis that lives as long as this block."""
+    if settings.redis_url is not None:
+        yield settings.redis_url.get_secret_value()
+        return
+    embedded = EmbeddedRedis(settings.data_dir / "redis")
+    url = embedded.start()
+    try:
+        yield url
+    finally:
+        embedded.stop()
+
+
+async def serve_until_stopped(apps: list[tuple[web.Application, str, int]],
+                              stop: asyncio.Event | None = None) -> None:
+    """Start every app on its host and port, block until SIGINT/SIGTERM or `stop`, clean up."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    runners = []
+    try:
+        for app, host, port in apps:
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            runners.append(runner)
+            await web.TCPSite(runner, host, port).start()
+        await stop.wait()
+    finally:
+        for runner in reversed(runners):
+            await runner.cleanup()
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")

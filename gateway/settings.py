@@ -1,0 +1,173 @@
+"""Settings: `BACKHAUL_*` environment variables over `config/*.yaml` over defaults.
+
+This module is the only reader of the environment. A bad config file stops the process
+with the file, the line, the key and what is wrong.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from carriers.base import CarrierSettings
+from carriers.errors import ConfigError
+from carriers.registry import adapter_class
+
+DEFAULT_CONFIG_DIR = Path("config")
+_SECRET_WORDS = ("token", "secret", "password", "api_key", "apikey", "key_hash")
+
+
+class MerchantBranding(BaseModel):
+    """How a merchant's customer-facing pages look."""
+
+    display_name: str = ""
+    primary_color: str = Field(default="#1f4b99", pattern=r"^#[0-9a-fA-F]{6}$")
+    logo_url: str = ""
+    support_email: str = ""
+
+
+class Settings(BaseSettings):
+    """Everything Backhaul reads at start; secrets are SecretStr or masked in `config show`."""
+
+    model_config = SettingsConfigDict(env_prefix="BACKHAUL_", env_nested_delimiter="__", extra="forbid")
+
+    redis_url: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("BACKHAUL_REDIS_URL", "REDIS_URL", "redis_url")
+    )
+    data_dir: Path = Path("var")
+    key_prefix: str = Field(default="bh:", min_length=1, max_length=32)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    public_url: str = "http://127.0.0.1:8080"
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    idempotency_ttl_s: int = Field(default=24 * 3600, ge=60)
+    poll_interval_s: float = Field(default=900.0, gt=0)
+    poll_tick_s: float = Field(default=1.0, gt=0)
+    poll_lease_s: float = Field(default=120.0, gt=0)
+    raw_payloads_kept: int = Field(default=50, ge=0)
+    carrier_order: list[str] = Field(default_factory=lambda: ["delhivery"])
+    carriers: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    log_level: str = "INFO"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment wins over whatever the caller read from config files (passed as init).
+        return env_settings, init_settings
+
+
+def config_dir_from_env() -> Path:
+    return Path(os.environ.get("BACKHAUL_CONFIG_DIR", str(DEFAULT_CONFIG_DIR)))
+
+
+def _line_of(path: Path, loc: tuple[int | str, ...]) -> int | None:
+    """The line in a YAML file where the key at `loc` is written, if it is there."""
+    try:
+        node = yaml.compose(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError:
+        return None
+    line = None
+    for part in loc:
+        if not isinstance(node, yaml.MappingNode):
+            break
+        match = next((v for k, v in node.value if k.value == str(part)), None)
+        if match is None:
+            break
+        line = next(k for k, v in node.value if v is match).start_mark.line + 1
+        node = match
+    return line
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """Raises: ConfigError when the file is not a YAML mapping."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of setting names to values")
+    return data
+
+
+def describe_errors(exc: ValidationError, path: Path | None) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        key = ".".join(str(p) for p in loc) or "(top level)"
+        line = _line_of(path, loc) if path else None
+        where = f"{path}:{line}" if path and line else (str(path) if path else "environment")
+        lines.append(f"{where}: {key}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def load_settings(config_dir: Path | None = None, **overrides: Any) -> Settings:
+    """Read `<config_dir>/backhaul.yaml`, then the environment, then explicit overrides.
+
+    Raises: ConfigError naming the file, line and key of every problem.
+    """
+    directory = config_dir or config_dir_from_env()
+    path = directory / "backhaul.yaml"
+    file_values = read_config_file(path) if path.exists() else {}
+    source = path if path.exists() else None
+    try:
+        settings = Settings(**{**file_values, **overrides})
+    except ValidationError as exc:
+        raise ConfigError(describe_errors(exc, source)) from exc
+    for code in settings.carriers:
+        carrier_settings(settings, code, source)
+    return settings
+
+
+def carrier_settings(settings: Settings, code: str, source: Path | None = None) -> CarrierSettings:
+    """The validated settings of one carrier, by its adapter's own settings model.
+
+    Raises: ConfigError naming the file, line and key.
+    """
+    model: type[CarrierSettings] = adapter_class(code).settings_model
+    try:
+        return model.model_validate(settings.carriers.get(code, {}))
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            loc = ("carriers", code, *err["loc"])
+            line = _line_of(source, loc) if source else None
+            where = f"{source}:{line}" if source and line else str(source or "environment")
+            lines.append(f"{where}: {'.'.join(map(str, loc))}: {err['msg']}")
+        raise ConfigError("\n".join(lines)) from exc
+
+
+def masked(value: Any, key: str = "") -> Any:
+    """A copy of a settings tree with every secret replaced by asterisks."""
+    if isinstance(value, dict):
+        return {k: masked(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [masked(v, key) for v in value]
+    if isinstance(value, SecretStr):
+        return "********" if value.get_secret_value() else ""
+    if any(word in key.lower() for word in _SECRET_WORDS) and value:
+        return "********"
+    if key == "redis_url" and isinstance(value, str) and "@" in value:
+        scheme, rest = value.split("://", 1)
+        return f"{scheme}://********@{rest.split('@', 1)[1]}"
+    return value
+
+
+def effective_config(settings: Settings) -> dict[str, Any]:
+    data = settings.model_dump(mode="python")
+    if settings.redis_url is not None:
+        data["redis_url"] = masked(settings.redis_url.get_secret_value(), "redis_url")
+    data["data_dir"] = str(settings.data_dir)
+    return dict(masked(data))

@@ -1,0 +1,65 @@
+"""Every Redis key Backhaul uses, built in one place.
+
+Keys of one merchant carry the hash tag ``{m}`` so that the keys one operation touches
+together live in one Redis Cluster slot.
+
+==================================  ======  ==============================================  =========
+key                                 type    what                                            TTL
+==================================  ======  ==============================================  =========
+<p>merchant:<mid>                   string  Merchant JSON                                   none
+<p>apikey:<sha256>                  string  merchant id of a hashed API key                 none
+<p>{<mid>}:return:<rid>             string  Return JSON (the merchant-facing document)      none
+<p>{<mid>}:returns                  zset    return ids by creation time (ms)                none
+<p>{<mid>}:returns:s:<status>       zset    return ids in one status, by creation time      none
+<p>{<mid>}:return:<rid>:events      hash    fingerprint -> TrackingEvent JSON (dedupe)      none
+<p>{<mid>}:return:<rid>:raw         list    newest raw carrier payloads, bounded            none
+<p>{<mid>}:idem:<key>               hash    idempotency record: body hash, state, response  24 h
+<p>token:<token>                    string  "<mid> <rid>" for the tracking page            none
+<p>awb:<carrier>:<awb>              string  "<mid> <rid>" of a booked AWB                   none
+<p>poll:due                         zset    "<mid> <rid>" by next poll time (epoch s)      none
+==================================  ======  ==============================================  =========
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Key builder bound to one prefix (tests use a prefix per test)."""
+
+    prefix: str = "bh:"
+
+    def merchant(self, mid: str) -> str:
+        return f"{self.prefix}merchant:{mid}"
+
+    def api_key(self, key_hash: str) -> str:
+        return f"{self.prefix}apikey:{key_hash}"
+
+    def return_doc(self, mid: str, rid: str) -> str:
+        return f"{self.prefix}{{{mid}}}:return:{rid}"
+
+    def returns(self, mid: str) -> str:
+        return f"{self.prefix}{{{mid}}}:returns"
+
+    def returns_by_status(self, mid: str, status: str) -> str:
+        return f"{self.prefix}{{{mid}}}:returns:s:{status}"
+
+    def events(self, mid: str, rid: str) -> str:
+        return f"{self.prefix}{{{mid}}}:return:{rid}:events"
+
+    def raw_payloads(self, mid: str, rid: str) -> str:
+        return f"{self.prefix}{{{mid}}}:return:{rid}:raw"
+
+    def idempotency(self, mid: str, key: str) -> str:
+        return f"{self.prefix}{{{mid}}}:idem:{key}"
+
+    def token(self, token: str) -> str:
+        return f"{self.prefix}token:{token}"
+
+    def awb(self, carrier: str, awb: str) -> str:
+        return f"{self.prefix}awb:{carrier}:{awb}"
+
+    def poll_due(self) -> str:
+        return f"{self.prefix}poll:due"

