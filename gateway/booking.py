@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from carriers.base import PickupRequest
+from carriers.base import Booking, PickupRequest
 from carriers.errors import CarrierError, CarrierRejected, CarrierUnavailable, NotServiceable
 from gateway.carrier_hub import CarrierHub
 from gateway.metrics import Metrics
@@ -89,15 +89,19 @@ class Booker:
             except CarrierError as exc:
                 ret = await self.record_attempt(ret, code, _outcome(exc), exc.detail)
                 continue
-            shipment = Shipment(carrier=code, awb=booking.awb, carrier_reference=booking.carrier_reference,
-                                booked_at=self.store.clock.now(), label_fields=booking.label_fields)
-            self.metrics.bookings.labels(code, "booked").inc()
-            attempt = BookingAttempt(carrier=code, outcome="booked", at=self.store.clock.now())
-            ret = await self.store.update(ret.merchant_id, ret.id, lambda r: r.model_copy(
-                update={"shipment": shipment, "booking_attempts": [*r.booking_attempts, attempt]}))
-            await self.store.index_awb(ret)
-            await self.store.schedule_poll(ret.merchant_id, ret.id, self.store.clock.now().timestamp())
-            return ret
+            return await self.record_booking(ret, code, booking)
+        return ret
+
+    async def record_booking(self, ret: Return, code: str, booking: Booking) -> Return:
+        now = self.store.clock.now()
+        shipment = Shipment(carrier=code, awb=booking.awb, carrier_reference=booking.carrier_reference,
+                            booked_at=now, label_fields=booking.label_fields)
+        attempt = BookingAttempt(carrier=code, outcome="booked", at=now)
+        self.metrics.bookings.labels(code, "booked").inc()
+        ret = await self.store.update(ret.merchant_id, ret.id, lambda r: r.model_copy(
+            update={"shipment": shipment, "booking_attempts": [*r.booking_attempts, attempt]}))
+        await self.store.index_awb(ret)
+        await self.store.schedule_poll(ret.merchant_id, ret.id, now.timestamp())
         return ret
 
     async def record_attempt(self, ret: Return, code: str, outcome: str, detail: str) -> Return:

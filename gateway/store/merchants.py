@@ -10,6 +10,7 @@ import redis.asyncio as aioredis
 from carriers.clock import Clock
 from gateway.models import Merchant, new_id
 from gateway.store.keys import Keys
+from gateway.store.server import text
 
 KEY_PREFIX = "bh_live_"
 
@@ -45,5 +46,5 @@ class MerchantStore:
     async def by_api_key(self, api_key: str) -> Merchant | None:
         if not api_key.startswith(KEY_PREFIX):
             return None
-        mid = await self.redis.get(self.keys.api_key(hash_key(api_key)))
+        mid = text(await self.redis.get(self.keys.api_key(hash_key(api_key))))
         return await self.get(mid) if mid else None

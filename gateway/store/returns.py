@@ -6,6 +6,7 @@ import base64
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
+from typing import cast
 
 import redis.asyncio as aioredis
 from redis.exceptions import WatchError
@@ -14,6 +15,7 @@ from carriers.clock import Clock
 from carriers.errors import StoreError
 from gateway.models import Return
 from gateway.store.keys import Keys
+from gateway.store.server import text
 from normalizers.machine import fold
 from normalizers.taxonomy import TERMINAL, TrackingEvent
 
@@ -75,14 +77,14 @@ class ReturnStore:
         return Return.model_validate_json(raw) if raw else None
 
     async def by_token(self, token: str) -> Return | None:
-        ref = await self.redis.get(self.keys.token(token))
-        if not ref:
-            return None
-        mid, rid = ref.split(" ", 1)
-        return await self.get(mid, rid)
+        ref = await self._ref(self.keys.token(token))
+        return await self.get(*ref) if ref else None
 
     async def by_awb(self, carrier: str, awb: str) -> tuple[str, str] | None:
-        ref = await self.redis.get(self.keys.awb(carrier, awb))
+        return await self._ref(self.keys.awb(carrier, awb))
+
+    async def _ref(self, key: str) -> tuple[str, str] | None:
+        ref = text(await self.redis.get(key))
         if not ref:
             return None
         mid, rid = ref.split(" ", 1)
@@ -95,12 +97,14 @@ class ReturnStore:
         limit = max(1, min(limit, _MAX_PAGE))
         if cursor:
             score, last = decode_cursor(cursor)
-            members = await self.redis.zrevrangebyscore(index, score, "-inf", start=0, num=limit + 50,
-                                                        withscores=True)
-            # Skip what the last page showed: same score and ids at or after `last`.
-            members = [(m, s) for m, s in members if not (int(s) == score and m >= last)]
+            found = await self.redis.zrevrangebyscore(index, score, "-inf", start=0, num=limit + 50,
+                                                      withscores=True)
         else:
-            members = await self.redis.zrevrange(index, 0, limit, withscores=True)
+            score, last = -1, ""
+            found = await self.redis.zrevrange(index, 0, limit, withscores=True)
+        members = [(text(m), int(s)) for m, s in cast(list[tuple[str, float]], found)]
+        # Skip what the last page showed: same score and ids at or after `last`.
+        members = [(m, s) for m, s in members if not (s == score and m >= last)]
         chosen = members[:limit]
         docs = await self.redis.mget([self.keys.return_doc(mid, m) for m, _ in chosen]) if chosen else []
         returns = [Return.model_validate_json(d) for d in docs if d]
@@ -120,7 +124,7 @@ class ReturnStore:
                         raise StoreError(f"return {rid} of merchant {mid} is gone")
                     before = Return.model_validate_json(raw)
                     after = change(before).model_copy(update={"updated_at": self.clock.now()})
-                    pipe.multi()
+                    pipe.multi()  # type: ignore[no-untyped-call]
                     self._write(pipe, before, after)
                     await pipe.execute()
                     return after
@@ -178,7 +182,7 @@ class ReturnStore:
         return [TrackingEvent.model_validate_json(v) for v in values]
 
     async def raw_payloads(self, mid: str, rid: str) -> list[str]:
-        return list(await self.redis.lrange(self.keys.raw_payloads(mid, rid), 0, -1))
+        return [text(v) for v in await self.redis.lrange(self.keys.raw_payloads(mid, rid), 0, -1)]
 
     async def schedule_poll(self, mid: str, rid: str, due_epoch_s: float) -> None:
         await self.redis.zadd(self.keys.poll_due(), {f"{mid} {rid}": due_epoch_s})
@@ -188,7 +192,8 @@ class ReturnStore:
 
     async def claim_due(self, now_s: float, lease_s: float, limit: int) -> list[tuple[str, str]]:
         members = await self._claim(keys=[self.keys.poll_due()], args=[now_s, now_s + lease_s, limit])
-        return [tuple(m.split(" ", 1)) for m in members]  # type: ignore[misc]
+        pairs = [text(m).split(" ", 1) for m in members]
+        return [(p[0], p[1]) for p in pairs]
 
 
 def is_done(ret: Return) -> bool:

@@ -56,3 +56,10 @@ async def check(client: aioredis.Redis) -> None:
         await client.ping()
     except Exception as exc:
         raise StoreError(f"Redis is not reachable: {exc}") from exc
+
+
+def text(value: bytes | str | None) -> str:
+    """A reply as text; clients are made with decode_responses, this only satisfies the types."""
+    if value is None:
+        return ""
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,5 @@
+"""`python -m gateway` is `backhaul`."""
+
+from gateway.cli import main
+
+main()

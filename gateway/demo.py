@@ -1,0 +1,144 @@
+"""`backhaul demo`: sandbox, gateway and worker in one process on embedded Redis, with demo returns.
+
+One simulated clock drives both the Delhivery sandbox and the gateway: every real second
+is an hour for the carrier, so the demo returns are picked up and delivered within minutes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from carriers.base import Address, Contact
+from carriers.clock import ManualClock
+from carriers.delhivery import sandbox as delhivery_sandbox
+from carriers.sandbox import SandboxControl
+from gateway.app import POLLER, create_app
+from gateway.runtime import redis_url, serve_until_stopped
+from gateway.settings import Settings
+from gateway.store.keys import Keys
+from gateway.store.merchants import MerchantStore
+from gateway.store.server import client_for
+
+SIMULATED_S_PER_TICK = 2 * 3600.0
+TICK_S = 1.0
+
+DEMO_RETURNS: list[dict[str, Any]] = [
+    {"order_id": "DEMO-1001", "customer": {"name": "Asha Rao", "phone": "9800000000"},
+     "pickup_address": {"line1": "12 MG Road", "city": "Bengaluru", "state": "Karnataka", "postcode": "560001"},
+     "items": [{"sku": "SH-42", "name": "Running shoes", "price": "2499.00", "category": "footwear"}],
+     "parcel": {"weight_g": 900, "length_cm": 32, "width_cm": 22, "height_cm": 12}, "reason": "size too small"},
+    {"order_id": "DEMO-1002", "customer": {"name": "Rahul Mehta", "phone": "9810000000"},
+     "pickup_address": {"line1": "44 Linking Road, Bandra West", "city": "Mumbai", "state": "Maharashtra",
+                        "postcode": "400050"},
+     "items": [{"sku": "TS-M-BLU", "name": "Linen shirt", "price": "1299.00", "category": "apparel"},
+               {"sku": "BLT-01", "name": "Leather belt", "price": "799.00", "category": "accessories"}],
+     "parcel": {"weight_g": 600}, "reason": "colour differs from photo"},
+    {"order_id": "DEMO-1003", "customer": {"name": "Meera Iyer", "phone": "9840000000"},
+     "pickup_address": {"line1": "7 Cathedral Road", "city": "Chennai", "state": "Tamil Nadu", "postcode": "600086"},
+     "items": [{"sku": "HP-200", "name": "Headphones", "price": "3999.00", "category": "electronics"}],
+     "parcel": {"weight_g": 450}, "reason": "defective"},
+]
+
+
+async def _seed(settings: Settings, url: str, clock: ManualClock) -> tuple[str, str]:
+    client = client_for(url)
+    try:
+        merchant, key = await MerchantStore(client, Keys(settings.key_prefix), clock).create(
+            "Demo Store", display_name="Demo Store", warehouse="BACKHAUL-DEMO-WH", support_email="help@demo.example",
+            return_address=Address(line1="Plot 5, Logistics Park", city="Bhiwandi", state="Maharashtra",
+                                   postcode="421302"),
+            return_contact=Contact(name="Demo Store Returns", phone="9800000001"))
+    finally:
+        await client.aclose()
+    return merchant.id, key
+
+
+async def _create_returns(base: str, key: str, control: SandboxControl) -> list[dict[str, Any]]:
+    created = []
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {key}"}) as http:
+        for i, body in enumerate(DEMO_RETURNS):
+            if i == 1:
+                control.set_scenario("pickup_failed", reason_code="EOD-11")
+            async with http.post(f"{base}/v1/returns", json=body,
+                                 headers={"Idempotency-Key": f"demo-{body['order_id']}"}) as resp:
+                created.append(await resp.json())
+    return created
+
+
+def _banner(base: str, sandbox: str, key: str, returns: list[dict[str, Any]]) -> str:
+    lines = ["", "Backhaul demo is running.", f"  gateway:  {base}", f"  sandbox:  {sandbox}  (Delhivery)",
+             f"  API key:  {key}", "", "Tracking pages (open in a browser):"]
+    lines += [f"  {r['order_id']}: {r['tracking_url']}" for r in returns]
+    first = returns[0]
+    lines += ["", "Label PDF of the first return:",
+              f"  curl -s -H 'Authorization: Bearer {key}' -o label.pdf {first['label_url']}",
+              "", "The API:",
+              f"  curl -s -H 'Authorization: Bearer {key}' {base}/v1/returns",
+              f"  curl -s -H 'Authorization: Bearer {key}' {base}/v1/returns/{first['id']}/events",
+              "", f"Every second is two hours for the carrier; {returns[1]['order_id']} fails its first pickup.",
+              "Press Ctrl-C to stop.", ""]
+    return "\n".join(lines)
+
+
+async def _drive_clock(app: web.Application, clock: ManualClock, key: str, base: str,
+                       stop: asyncio.Event) -> None:
+    last: dict[str, str] = {}
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {key}"}) as http:
+        while not stop.is_set():
+            clock.advance(timedelta(seconds=SIMULATED_S_PER_TICK))
+            await app[POLLER].poll_once()
+            async with http.get(f"{base}/v1/returns?limit=10") as resp:
+                page = await resp.json()
+            for ret in page["data"]:
+                if last.get(ret["id"]) != ret["status"]:
+                    last[ret["id"]] = ret["status"]
+                    print(f"  [{clock.now():%d %b %H:%M}] {ret['order_id']}: {ret['status']}", flush=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), TICK_S)
+
+
+async def run_demo(settings: Settings, port: int = 8080, sandbox_port: int = 8081,
+                   exit_after_s: float | None = None) -> None:
+    base, sandbox_base = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{sandbox_port}"
+    carrier = {**settings.carriers.get("delhivery", {}), "base_url": sandbox_base,
+               "token": delhivery_sandbox.SANDBOX_TOKEN, "enabled": True}
+    settings = settings.model_copy(update={
+        "public_url": base, "port": port, "poll_interval_s": 3 * 3600.0, "poll_tick_s": 3600.0,
+        "carriers": {**settings.carriers, "delhivery": carrier}, "carrier_order": ["delhivery"],
+        "data_dir": settings.data_dir / "demo"})
+    clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
+    control = SandboxControl(clock)
+    stop = asyncio.Event()
+    with redis_url(settings) as url:
+        app = create_app(settings, url, clock=clock, run_poller=True)
+        server = asyncio.create_task(serve_until_stopped(
+            [(delhivery_sandbox.make_app(control), "127.0.0.1", sandbox_port), (app, "127.0.0.1", port)], stop))
+        await _wait_ready(base, server)
+        _, key = await _seed(settings, url, clock)
+        returns = await _create_returns(base, key, control)
+        print(_banner(base, sandbox_base, key, returns), flush=True)
+        driver = asyncio.create_task(_drive_clock(app, clock, key, base, stop))
+        if exit_after_s is not None:
+            asyncio.get_running_loop().call_later(exit_after_s, stop.set)
+        await server
+        stop.set()
+        await driver
+
+
+async def _wait_ready(base: str, server: asyncio.Task[None]) -> None:
+    async with aiohttp.ClientSession() as http:
+        for _ in range(200):
+            if server.done():
+                server.result()
+            with contextlib.suppress(aiohttp.ClientError):
+                async with http.get(f"{base}/readyz") as resp:
+                    if resp.status == 200:
+                        return
+            await asyncio.sleep(0.05)
+    raise RuntimeError(f"the gateway did not come up on {base}")
