@@ -288,3 +288,31 @@ def new_sandbox_app(control: SandboxControl | None = None) -> web.Application:
     app.router.add_post(CONTROL_PREFIX + "scenario", _post_scenario)
     app.router.add_get(CONTROL_PREFIX + "state", _get_state)
     return app
+
+
+class TokenIssuer:
+    """The sandbox side of OAuth client credentials: issues bearer tokens that expire on the sandbox clock."""
+
+    def __init__(self, control: SandboxControl, client_id: str, client_secret: str,
+                 lifetime_s: int = 3600) -> None:
+        self.control = control
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.lifetime_s = lifetime_s
+        self.tokens: dict[str, datetime] = {}
+        self.issued = 0
+
+    def issue(self, client_id: str, client_secret: str) -> tuple[str, int] | None:
+        """A new token and its lifetime, or None when the credentials are wrong."""
+        if (client_id, client_secret) != (self.client_id, self.client_secret):
+            return None
+        self.issued += 1
+        token = f"sbx-{self.issued}-{id(self):x}"
+        self.tokens[token] = self.control.clock.now() + timedelta(seconds=self.lifetime_s)
+        return token, self.lifetime_s
+
+    def is_valid(self, authorization: str) -> bool:
+        """Whether an `Authorization: Bearer <token>` header carries a live token."""
+        scheme, _, token = authorization.partition(" ")
+        expires = self.tokens.get(token.strip()) if scheme.lower() == "bearer" else None
+        return expires is not None and self.control.clock.now() < expires

@@ -249,6 +249,27 @@ def make_app(control: SandboxControl | None = None, *, token: str = SANDBOX_TOKE
     return app
 
 
+def adapter_settings(base_url: str) -> dict[str, Any]:
+    """Settings that point a DelhiveryAdapter at this sandbox (used by the contract suite and demo)."""
+    return {"base_url": base_url, "token": SANDBOX_TOKEN, "client_name": "BACKHAUL-DEMO",
+            "warehouse": "BACKHAUL-DEMO-WH"}
+
+
+def webhook_example(control: SandboxControl, awb: str, secret: str) -> tuple[dict[str, str], bytes]:
+    """The Scan Push Delhivery would send for the latest scan of `awb`, with the agreed token header."""
+    booking = control.bookings[awb]
+    now = control.clock.now()
+    at, step = booking.scans(now)[-1]
+    scan = step.scan
+    body = {"Shipment": {"AWB": awb, "ReferenceNo": booking.reference, "NSLCode": scan["StatusCode"],
+                         "Sortcode": _sort_code(booking.request), "PickUpDate": _ist(booking.booked_at),
+                         "Status": {"Status": scan["Scan"], "StatusType": scan["ScanType"],
+                                    "StatusDateTime": _ist(at), "StatusLocation": scan.get("ScannedLocation", ""),
+                                    "Instructions": scan.get("Instructions", "")}}}
+    headers = {"Authorization": f"Token {secret}", "Content-Type": "application/json"}
+    return headers, json.dumps(body).encode()
+
+
 def run(host: str = "127.0.0.1", port: int = 8081, control: SandboxControl | None = None) -> None:
     """Serve the sandbox until interrupted."""
     web.run_app(make_app(control), host=host, port=port)
