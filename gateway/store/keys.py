@@ -17,6 +17,8 @@ key                                 type    what                                
 <p>token:<token>                    string  "<mid> <rid>" for the tracking page            none
 <p>awb:<carrier>:<awb>              string  "<mid> <rid>" of a booked AWB                   none
 <p>poll:due                         zset    "<mid> <rid>" by next poll time (epoch s)      none
+<p>{<mid>}:feed                      stream  the merchant's unified event feed (MAXLEN ~)     none
+<p>inbound                           stream  raw carrier webhook bodies for the workers     none
 ==================================  ======  ==============================================  =========
 """
 
@@ -63,3 +65,9 @@ class Keys:
 
     def poll_due(self) -> str:
         return f"{self.prefix}poll:due"
+
+    def feed(self, mid: str) -> str:
+        return f"{self.prefix}{{{mid}}}:feed"
+
+    def inbound(self) -> str:
+        return f"{self.prefix}inbound"
