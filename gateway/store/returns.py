@@ -6,7 +6,7 @@ import base64
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
-from typing import cast
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 from redis.exceptions import WatchError
@@ -16,7 +16,7 @@ from carriers.errors import StoreError
 from gateway.models import Return
 from gateway.store.keys import Keys
 from gateway.store.server import text
-from normalizers.machine import fold
+from normalizers.machine import fold, ordered
 from normalizers.taxonomy import TERMINAL, TrackingEvent
 
 _CLAIM_DUE = resources.files("gateway.store").joinpath("claim_due.lua").read_text(encoding="utf-8")
@@ -55,11 +55,13 @@ class ApplyResult:
 class ReturnStore:
     """Reads and atomic writes of returns; `apply()` is the one way events enter."""
 
-    def __init__(self, redis: aioredis.Redis, keys: Keys, clock: Clock, raw_kept: int = 50) -> None:
+    def __init__(self, redis: aioredis.Redis, keys: Keys, clock: Clock, raw_kept: int = 50,
+                 feed_maxlen: int = 100_000) -> None:
         self.redis = redis
         self.keys = keys
         self.clock = clock
         self.raw_kept = raw_kept
+        self.feed_maxlen = feed_maxlen
         self._claim = redis.register_script(_CLAIM_DUE)
 
     async def insert(self, ret: Return) -> None:
@@ -156,26 +158,42 @@ class ReturnStore:
 
     async def apply(self, mid: str, rid: str, events: Sequence[TrackingEvent],
                     raw: str | None = None) -> ApplyResult:
-        """Record events (deduplicated by fingerprint) and fold them into the return's state."""
+        """One atomic step: events new by fingerprint are recorded, the state re-folded, the feed appended.
+
+        A retry of the same events (a reclaimed stream entry, a poll and a webhook of the same
+        scan) finds them recorded and changes nothing, so each event reaches the feed once.
+        """
         k = self.keys
-        events_key = k.events(mid, rid)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for ev in events:
-                pipe.hsetnx(events_key, ev.fingerprint, ev.model_dump_json())
-            if raw is not None and self.raw_kept:
-                pipe.lpush(k.raw_payloads(mid, rid), raw)
-                pipe.ltrim(k.raw_payloads(mid, rid), 0, self.raw_kept - 1)
-            added = await pipe.execute()
-        new_events = [ev for ev, was_new in zip(events, added, strict=False) if was_new]
-        if not new_events:
-            current = await self.get(mid, rid)
-            if current is None:
-                raise StoreError(f"return {rid} of merchant {mid} is gone")
-            return ApplyResult(current, [])
-        history = await self.events(mid, rid)
-        state = fold(history)
-        ret = await self.update(mid, rid, lambda r: r.model_copy(update={"state": state}))
-        return ApplyResult(ret, new_events)
+        doc_key, events_key = k.return_doc(mid, rid), k.events(mid, rid)
+        while True:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                try:
+                    await pipe.watch(doc_key, events_key)
+                    doc = await pipe.get(doc_key)
+                    if doc is None:
+                        raise StoreError(f"return {rid} of merchant {mid} is gone")
+                    before = Return.model_validate_json(doc)
+                    stored = cast(dict[str, str], await pipe.hgetall(events_key))
+                    fresh = {e.fingerprint: e for e in events if e.fingerprint not in stored}
+                    if not fresh:
+                        return ApplyResult(before, [])
+                    history = [TrackingEvent.model_validate_json(v) for v in stored.values()]
+                    state = fold([*history, *fresh.values()])
+                    after = before.model_copy(update={"state": state, "updated_at": self.clock.now()})
+                    new_events = ordered(fresh.values())
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.hset(events_key, mapping={fp: e.model_dump_json() for fp, e in fresh.items()})
+                    if raw is not None and self.raw_kept:
+                        pipe.lpush(k.raw_payloads(mid, rid), raw)
+                        pipe.ltrim(k.raw_payloads(mid, rid), 0, self.raw_kept - 1)
+                    self._write(pipe, before, after)
+                    for event in new_events:
+                        pipe.xadd(k.feed(mid), feed_entry(after, event), maxlen=self.feed_maxlen, approximate=True)
+                    await pipe.execute()
+                    return ApplyResult(after, new_events)
+                except WatchError:
+                    # Another writer touched this return between our read and write: do it again.
+                    continue
 
     async def events(self, mid: str, rid: str) -> list[TrackingEvent]:
         values = await self.redis.hvals(self.keys.events(mid, rid))
@@ -194,6 +212,12 @@ class ReturnStore:
         members = await self._claim(keys=[self.keys.poll_due()], args=[now_s, now_s + lease_s, limit])
         pairs = [text(m).split(" ", 1) for m in members]
         return [(p[0], p[1]) for p in pairs]
+
+
+def feed_entry(ret: Return, event: TrackingEvent) -> dict[Any, Any]:
+    """The fields of one merchant feed entry; its stream id is the feed cursor."""
+    return {"type": f"tracking.{event.status.value}", "return_id": ret.id, "order_id": ret.order_id,
+            "return_status": ret.status.value, "event": event.model_dump_json()}
 
 
 def is_done(ret: Return) -> bool:
