@@ -15,9 +15,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from carriers.clock import Clock, SystemClock
 from gateway import keys
+from gateway.api import carrier_webhooks
+from gateway.api import events as events_api
 from gateway.api import returns as returns_api
 from gateway.booking import Booker
 from gateway.carrier_hub import CarrierHub
+from gateway.inbound_log import GroupCommit
 from gateway.ingest import Ingestor
 from gateway.metrics import Metrics
 from gateway.pages import tracking
@@ -28,11 +31,13 @@ from gateway.store.keys import Keys
 from gateway.store.merchants import MerchantStore
 from gateway.store.returns import ReturnStore
 from gateway.store.server import check, client_for
+from gateway.workers.inbound import InboundDeps, InboundWorker
 from gateway.workers.poller import Poller, PollerDeps
 from normalizers.maps import load_maps
 
 TEMPLATES = Path(__file__).parent / "templates"
 POLLER = web.AppKey("poller", Poller)
+INBOUND_WORKER = web.AppKey("inbound_worker", InboundWorker)
 
 health_routes = web.RouteTableDef()
 
@@ -60,13 +65,14 @@ async def metrics(request: web.Request) -> web.Response:
 def _services(app: web.Application) -> None:
     s, redis, clock, m = app[keys.SETTINGS], app[keys.REDIS], app[keys.CLOCK], app[keys.METRICS]
     k = Keys(s.key_prefix)
-    app[keys.RETURNS] = ReturnStore(redis, k, clock, s.raw_payloads_kept)
+    app[keys.RETURNS] = ReturnStore(redis, k, clock, s.raw_payloads_kept, s.feed_maxlen)
     app[keys.MERCHANTS] = MerchantStore(redis, k, clock)
     app[keys.IDEMPOTENCY] = IdempotencyStore(redis, k, s.idempotency_ttl_s)
     hub = CarrierHub(s, app[keys.HTTP], clock, m)
     app[keys.CARRIERS] = hub
     app[keys.BOOKER] = Booker(app[keys.RETURNS], hub, m)
     app[keys.INGESTOR] = Ingestor(app[keys.RETURNS], load_maps(required=hub.adapters), m, clock, s.poll_interval_s)
+    app[keys.INBOUND] = GroupCommit(redis, k.inbound(), s.inbound_maxlen)
 
 
 def poller_for(app: web.Application) -> Poller:
@@ -74,6 +80,22 @@ def poller_for(app: web.Application) -> Poller:
     return Poller(PollerDeps(store=app[keys.RETURNS], merchants=app[keys.MERCHANTS], hub=app[keys.CARRIERS],
                              ingestor=app[keys.INGESTOR], booker=app[keys.BOOKER], metrics=app[keys.METRICS],
                              lease_s=s.poll_lease_s, tick_s=s.poll_tick_s))
+
+
+def inbound_worker_for(app: web.Application, name: str | None = None) -> InboundWorker:
+    s, k = app[keys.SETTINGS], Keys(app[keys.SETTINGS].key_prefix)
+    deps = InboundDeps(redis=app[keys.REDIS], stream=k.inbound(), dead_letters=k.inbound_dead(),
+                       hub=app[keys.CARRIERS], ingestor=app[keys.INGESTOR], metrics=app[keys.METRICS],
+                       reclaim_idle_ms=int(s.inbound_reclaim_idle_s * 1000))
+    return InboundWorker(deps, name)
+
+
+async def _run_until_cleanup(app: web.Application, runner: Poller | InboundWorker) -> AsyncIterator[None]:
+    task = asyncio.create_task(runner.run())
+    yield
+    runner.stop()
+    with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+        await asyncio.wait_for(task, timeout=10)
 
 
 def create_app(settings: Settings, redis_url: str, clock: Clock | None = None,
@@ -96,20 +118,24 @@ def create_app(settings: Settings, redis_url: str, clock: Clock | None = None,
             await app[keys.REDIS].aclose()
 
     async def background_poller(app: web.Application) -> AsyncIterator[None]:
-        poller = poller_for(app)
-        app[POLLER] = poller
-        task = asyncio.create_task(poller.run())
-        yield
-        poller.stop()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(task, timeout=10)
+        app[POLLER] = poller_for(app)
+        async for _ in _run_until_cleanup(app, app[POLLER]):
+            yield
+
+    async def background_inbound(app: web.Application) -> AsyncIterator[None]:
+        app[INBOUND_WORKER] = inbound_worker_for(app)
+        async for _ in _run_until_cleanup(app, app[INBOUND_WORKER]):
+            yield
 
     app.cleanup_ctx.append(resources)
     if run_poller:
         app.cleanup_ctx.append(background_poller)
+        app.cleanup_ctx.append(background_inbound)
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
     app.add_routes(health_routes)
     if serve_api:
         app.add_routes(returns_api.routes)
         app.add_routes(tracking.routes)
+        app.add_routes(carrier_webhooks.routes)
+        app.add_routes(events_api.routes)
     return app

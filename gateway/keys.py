@@ -9,6 +9,7 @@ from aiohttp import web
 from carriers.clock import Clock
 from gateway.booking import Booker
 from gateway.carrier_hub import CarrierHub
+from gateway.inbound_log import GroupCommit
 from gateway.ingest import Ingestor
 from gateway.metrics import Metrics
 from gateway.settings import Settings
@@ -27,3 +28,4 @@ IDEMPOTENCY = web.AppKey("idempotency", IdempotencyStore)
 CARRIERS = web.AppKey("carriers", CarrierHub)
 BOOKER = web.AppKey("booker", Booker)
 INGESTOR = web.AppKey("ingestor", Ingestor)
+INBOUND = web.AppKey("inbound", GroupCommit)

@@ -30,5 +30,15 @@ class Metrics:
                                 ["carrier", "code"], registry=r)
         self.http_requests = Counter("backhaul_http_requests_total", "HTTP requests by route and status",
                                      ["route", "status"], registry=r)
+        self.webhooks_in = Counter("backhaul_carrier_webhooks_total", "Inbound carrier webhooks by outcome",
+                                   ["carrier", "outcome"], registry=r)
+        self.webhook_deliveries = Counter("backhaul_webhook_deliveries_total",
+                                          "Outbound webhook attempts by outcome (delivered, failed, dead)",
+                                          ["outcome"], registry=r)
+        self.webhook_dead_letters = Counter("backhaul_webhook_dead_letters_total",
+                                            "Outbound webhooks given up after the retry window", registry=r)
+        self.webhook_seconds = Histogram("backhaul_webhook_delivery_duration_seconds",
+                                         "Latency of outbound webhook attempts", ["outcome"],
+                                         buckets=_LATENCY_BUCKETS_S, registry=r)
         self.poll_backlog = Gauge("backhaul_poll_due_shipments", "Shipments whose poll is due now",
                                   registry=r)

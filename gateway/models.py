@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import secrets
 from datetime import date, datetime
-from typing import Any
+from decimal import Decimal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,6 +29,29 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+FontChoice = Literal["system", "humanist", "geometric", "serif", "rounded", "mono"]
+_HTTPS_URL = r"^https://[^\s\"'<>]+$"
+_COLOR = r"^#[0-9a-fA-F]{6}$"
+
+
+class FooterLink(_Strict):
+    """A link in the tracking page's footer (returns policy, size guide, ...)."""
+
+    label: str = Field(min_length=1, max_length=60)
+    url: str = Field(max_length=500, pattern=_HTTPS_URL)
+
+
+class Recommendation(_Strict):
+    """A product the merchant suggests on the tracking page; clicks are counted by `id`."""
+
+    id: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9_\-]+$")
+    title: str = Field(min_length=1, max_length=80)
+    url: str = Field(max_length=500, pattern=_HTTPS_URL)
+    image_url: str = Field(default="", max_length=500, pattern=r"^(https://[^\s\"'<>]+)?$")
+    price: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
+    currency: str = Field(default="INR", pattern=r"^[A-Z]{3}$")
+
+
 class Merchant(_Strict):
     """A merchant account; its API keys are stored only as hashes, elsewhere."""
 
@@ -40,6 +64,15 @@ class Merchant(_Strict):
     display_name: str = ""
     primary_color: str = "#1f4b99"
     support_email: str = ""
+    # Branding of the customer's tracking page (see docs/tracking-page.md).
+    logo_url: str = Field(default="", max_length=500, pattern=r"^(https://[^\s\"'<>]+)?$")
+    accent_color: str = Field(default="#0f766e", pattern=_COLOR)
+    font: FontChoice = "system"
+    support_phone: str = Field(default="", max_length=32)
+    footer_links: list[FooterLink] = Field(default_factory=list, max_length=8)
+    public_url: str = Field(default="", max_length=200, pattern=r"^(https?://[^\s/\"'<>]+)?$")
+    time_zone: str = Field(default="", max_length=64)
+    recommendations: list[Recommendation] = Field(default_factory=list, max_length=6)
 
 
 class ReturnCreate(_Strict):

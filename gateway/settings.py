@@ -50,9 +50,25 @@ class Settings(BaseSettings):
     poll_tick_s: float = Field(default=1.0, gt=0)
     poll_lease_s: float = Field(default=120.0, gt=0)
     raw_payloads_kept: int = Field(default=50, ge=0)
+    inbound_maxlen: int = Field(default=1_000_000, ge=1000)
+    inbound_reclaim_idle_s: float = Field(default=30.0, gt=0)
+    feed_maxlen: int = Field(default=100_000, ge=100)
+    webhook_timeout_s: float = Field(default=10.0, gt=0)
+    webhook_retry_base_s: float = Field(default=5.0, gt=0)
+    webhook_retry_cap_s: float = Field(default=3600.0, gt=0)
+    webhook_retry_window_s: float = Field(default=24 * 3600.0, gt=0)
+    webhook_tick_s: float = Field(default=1.0, gt=0)
+    webhook_lease_s: float = Field(default=60.0, gt=0)
+    webhook_reclaim_idle_s: float = Field(default=60.0, gt=0)
+    webhook_concurrency: int = Field(default=16, ge=1)
+    webhook_deliveries_kept: int = Field(default=100, ge=1)
+    webhook_dead_letters_kept: int = Field(default=10_000, ge=1)
+    webhook_endpoints_max: int = Field(default=20, ge=1)
     carrier_order: list[str] = Field(default_factory=lambda: ["delhivery"])
     carriers: dict[str, dict[str, Any]] = Field(default_factory=dict)
     log_level: str = "INFO"
+    # Signs the tracking page's short-lived form tokens; the default is for development only.
+    page_secret: SecretStr = SecretStr("dev-only-page-secret-change-me")
 
     @classmethod
     def settings_customise_sources(

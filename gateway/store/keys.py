@@ -19,6 +19,14 @@ key                                 type    what                                
 <p>poll:due                         zset    "<mid> <rid>" by next poll time (epoch s)      none
 <p>{<mid>}:feed                      stream  the merchant's unified event feed (MAXLEN ~)     none
 <p>inbound                           stream  raw carrier webhook bodies for the workers     none
+<p>inbound:dead                      list    webhook bodies no parser accepts, for ops     none
+<p>wh:merchants                      set     merchants with webhook endpoints (dispatcher)  none
+<p>{<mid>}:wh:endpoints              zset    webhook endpoint ids by creation time (ms)      none
+<p>{<mid>}:wh:endpoint:<eid>         string  webhook endpoint JSON, with its signing secret  none
+<p>{<mid>}:wh:q:<eid>:<rid>          list    queued webhook messages of one return, FIFO     none
+<p>{<mid>}:wh:due                    zset    "<eid> <rid>" FIFO heads by next try (epoch s)  none
+<p>{<mid>}:wh:log:<eid>              list    newest webhook delivery attempts, bounded       none
+<p>{<mid>}:wh:dead:<eid>             list    dead-lettered webhook messages, bounded         none
 ==================================  ======  ==============================================  =========
 """
 
@@ -71,3 +79,27 @@ class Keys:
 
     def inbound(self) -> str:
         return f"{self.prefix}inbound"
+
+    def inbound_dead(self) -> str:
+        return f"{self.prefix}inbound:dead"
+
+    def webhook_merchants(self) -> str:
+        return f"{self.prefix}wh:merchants"
+
+    def webhook_endpoints(self, mid: str) -> str:
+        return f"{self.prefix}{{{mid}}}:wh:endpoints"
+
+    def webhook_endpoint(self, mid: str, eid: str) -> str:
+        return f"{self.prefix}{{{mid}}}:wh:endpoint:{eid}"
+
+    def webhook_queue(self, mid: str, eid: str, rid: str) -> str:
+        return f"{self.prefix}{{{mid}}}:wh:q:{eid}:{rid}"
+
+    def webhook_due(self, mid: str) -> str:
+        return f"{self.prefix}{{{mid}}}:wh:due"
+
+    def webhook_log(self, mid: str, eid: str) -> str:
+        return f"{self.prefix}{{{mid}}}:wh:log:{eid}"
+
+    def webhook_dead(self, mid: str, eid: str) -> str:
+        return f"{self.prefix}{{{mid}}}:wh:dead:{eid}"

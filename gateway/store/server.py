@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 
@@ -63,3 +63,29 @@ def text(value: bytes | str | None) -> str:
     if value is None:
         return ""
     return value.decode() if isinstance(value, bytes) else value
+
+
+Entry = tuple[str, dict[str, str]]
+
+
+async def xrange_entries(client: aioredis.Redis, stream: str, start: str, count: int) -> list[Entry]:
+    """XRANGE from `start` (inclusive, or exclusive with a leading "(") to the end."""
+    return cast(list[Entry], await client.xrange(stream, min=start, max="+", count=count))
+
+
+async def last_entry_id(client: aioredis.Redis, stream: str) -> str:
+    reply = cast(list[Entry], await client.xrevrange(stream, count=1))
+    return reply[0][0] if reply else "0"
+
+
+async def xread_entries(client: aioredis.Redis, stream: str, after: str, count: int, block_ms: int) -> list[Entry]:
+    """New entries after `after`, waiting up to `block_ms` for the first one."""
+    reply = cast(list[tuple[str, list[Entry]]], await client.xread({stream: after}, count=count, block=block_ms))
+    return reply[0][1] if reply else []
+
+
+async def xreadgroup_entries(client: aioredis.Redis, stream: str, group: str, consumer: str, count: int,
+                             block_ms: int) -> list[Entry]:
+    reply = cast(list[tuple[str, list[Entry]]],
+                 await client.xreadgroup(group, consumer, {stream: ">"}, count=count, block=block_ms))
+    return [entry for _, batch in reply or [] for entry in batch]

@@ -22,6 +22,7 @@ from gateway.store.keys import Keys
 from gateway.store.merchants import MerchantStore
 
 START = datetime(2026, 11, 2, 4, 30, tzinfo=UTC)
+WEBHOOK_SECRET = "delhivery-hook-secret"
 
 
 def return_body(**overrides: Any) -> dict[str, Any]:
@@ -74,7 +75,8 @@ class System:
 
 def sandbox_settings(sandbox_url: str, prefix: str, **overrides: Any) -> Settings:
     carriers = {"delhivery": {"base_url": sandbox_url, "token": delhivery_sandbox.SANDBOX_TOKEN,
-                              "client_name": "ACME", "warehouse": "ACME-BHW", "timeout_s": 2, "retries": 2}}
+                              "client_name": "ACME", "warehouse": "ACME-BHW", "timeout_s": 2, "retries": 2,
+                              "webhook_secret": WEBHOOK_SECRET}}
     values: dict[str, Any] = {"key_prefix": prefix, "poll_interval_s": 1800, "poll_tick_s": 3600,
                               "carriers": carriers, "carrier_order": ["delhivery"]}
     values.update(overrides)
@@ -90,8 +92,9 @@ async def seed_merchant(redis: aioredis.Redis, prefix: str, clock: ManualClock) 
 
 
 @pytest.fixture
-async def system(aiohttp_server: Any, aiohttp_client: Any, redis_url: str, redis: aioredis.Redis,
-                 key_prefix: str) -> System:
+async def system(redis_url: str, redis: aioredis.Redis, key_prefix: str, aiohttp_server: Any,
+                 aiohttp_client: Any) -> System:
+    # Redis is requested first so that it is torn down last, after the app and its workers stop.
     clock = ManualClock(START)
     control = SandboxControl(clock)
     sandbox: TestServer = await aiohttp_server(delhivery_sandbox.make_app(control))
