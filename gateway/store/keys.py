@@ -20,6 +20,16 @@ key                                 type    what                                
 <p>{<mid>}:feed                      stream  the merchant's unified event feed (MAXLEN ~)     none
 <p>inbound                           stream  raw carrier webhook bodies for the workers     none
 <p>inbound:dead                      list    webhook bodies no parser accepts, for ops     none
+<p>{svc}:<carrier>                  string  serviceability bitmap, 2 bits per PIN (rules)   none
+<p>{svc}:<carrier>:loading          string  a table being loaded, renamed over the live one none
+<p>{svc}:carriers                   hash    carrier -> table meta JSON (rows, countries)    none
+<p>{svc}:version                    string  bumped by every table load; snapshots reload     none
+<p>learn:<carrier>                  hash    area -> decayed pickup outcome stats (JSON)     none
+<p>learn:version                    string  bumped by every recorded outcome                none
+<p>cap:<carrier>:<yyyy-mm-dd>       string  pickups booked that day (UTC) against the cap  end of day
+<p>{<mid>}:order:<oid>:returns      string  returns created for one order (policy)          none
+<p>{<mid>}:reviews                  zset    return ids waiting for review, by creation ms   none
+<p>{<mid>}:return:<rid>:booking     string  booking lease: one booker walks the carriers    60 s
 <p>wh:merchants                      set     merchants with webhook endpoints (dispatcher)  none
 <p>{<mid>}:wh:endpoints              zset    webhook endpoint ids by creation time (ms)      none
 <p>{<mid>}:wh:endpoint:<eid>         string  webhook endpoint JSON, with its signing secret  none
@@ -103,3 +113,35 @@ class Keys:
 
     def webhook_dead(self, mid: str, eid: str) -> str:
         return f"{self.prefix}{{{mid}}}:wh:dead:{eid}"
+
+    # The rules layer (gateway/rules/): serviceability tables, learned outcomes, capacity, reviews.
+
+    def serviceability(self, carrier: str) -> str:
+        return f"{self.prefix}{{svc}}:{carrier}"
+
+    def serviceability_staging(self, carrier: str) -> str:
+        return f"{self.prefix}{{svc}}:{carrier}:loading"
+
+    def serviceability_meta(self) -> str:
+        return f"{self.prefix}{{svc}}:carriers"
+
+    def serviceability_version(self) -> str:
+        return f"{self.prefix}{{svc}}:version"
+
+    def outcomes(self, carrier: str) -> str:
+        return f"{self.prefix}learn:{carrier}"
+
+    def outcomes_version(self) -> str:
+        return f"{self.prefix}learn:version"
+
+    def capacity(self, carrier: str, day: str) -> str:
+        return f"{self.prefix}cap:{carrier}:{day}"
+
+    def order_returns(self, mid: str, order_id: str) -> str:
+        return f"{self.prefix}{{{mid}}}:order:{order_id}:returns"
+
+    def reviews(self, mid: str) -> str:
+        return f"{self.prefix}{{{mid}}}:reviews"
+
+    def booking_lock(self, mid: str, rid: str) -> str:
+        return f"{self.prefix}{{{mid}}}:return:{rid}:booking"

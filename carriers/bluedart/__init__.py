@@ -1,0 +1,1 @@
+"""Blue Dart: reverse pickups through the Blue Dart API gateway (waybill, pickup, tracking, push)."""

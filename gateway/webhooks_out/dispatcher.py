@@ -1,0 +1,189 @@
+"""The dispatcher: follows each merchant's feed with a consumer group and delivers signed webhooks.
+
+Per tick and merchant: reclaim entries a crashed dispatcher left pending (XAUTOCLAIM), read new
+ones (XREADGROUP), queue a message per matching endpoint and XACK in one Lua step, then send
+every due FIFO head. A crash between a send and its bookkeeping resends the same webhook-id
+once the lease runs out; nothing is ever skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import secrets
+import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import aiohttp
+import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
+
+from carriers.clock import Clock, SystemClock
+from gateway.metrics import Metrics
+from gateway.store.keys import Keys
+from gateway.webhooks_out.delivery import Outcome, RetryPolicy, post, settlement
+from gateway.webhooks_out.endpoints import GROUP, EndpointStore, ensure_group
+from gateway.webhooks_out.models import Endpoint, Message, entry_key, matches, message_for
+from gateway.webhooks_out.queue import DeliveryQueue
+
+log = logging.getLogger(__name__)
+_MAX_PASSES = 50
+Entry = tuple[str, dict[str, str] | None]
+DeadLetterHook = Callable[[Endpoint, Message, Outcome], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class DispatcherDeps:
+    redis: aioredis.Redis
+    keys: Keys
+    endpoints: EndpointStore
+    queue: DeliveryQueue
+    http: aiohttp.ClientSession
+    metrics: Metrics
+    clock: Clock  # schedules retries and the 24 h window; tests move it
+    policy: RetryPolicy
+    timeout_s: float = 10.0
+    tick_s: float = 1.0
+    lease_s: float = 60.0
+    reclaim_idle_ms: int = 60_000
+    concurrency: int = 16
+    batch: int = 100
+    # Receivers check webhook-timestamp against their own clock, so signatures use real time.
+    signing_clock: Clock = field(default_factory=SystemClock)
+    rng: random.Random = field(default_factory=random.Random)
+    on_dead_letter: DeadLetterHook | None = None  # the alerts issue plugs in here
+
+
+def consumer_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+class Dispatcher:
+    def __init__(self, deps: DispatcherDeps, name: str | None = None) -> None:
+        self.deps = deps
+        self.name = name or consumer_name()
+        self._stopping = asyncio.Event()
+        self._slots = asyncio.Semaphore(deps.concurrency)
+
+    async def run(self) -> None:
+        """Dispatch until `stop()`; a failing round is logged and the next one goes on."""
+        while not self._stopping.is_set():
+            try:
+                await self.run_once()
+            except Exception:
+                log.exception("webhook dispatch round failed")
+            try:
+                await asyncio.wait_for(self._stopping.wait(), timeout=self.deps.tick_s)
+            except TimeoutError:
+                pass
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run_once(self) -> int:
+        """One round over every merchant with endpoints; returns how many attempts were made."""
+        attempts = 0
+        for mid in await self.deps.endpoints.merchants():
+            endpoints = await self.deps.endpoints.all(mid)
+            await self.follow(mid, endpoints)
+            attempts += await self.deliver_due(mid)
+        return attempts
+
+    async def follow(self, mid: str, endpoints: list[Endpoint]) -> None:
+        """Queue every feed entry this dispatcher can take: reclaimed ones first, then new ones."""
+        for entry_id, fields in await self._reclaim(mid):
+            await self.fan_out(mid, endpoints, entry_id, fields)
+        while batch := await self._read_new(mid):
+            for entry_id, fields in batch:
+                await self.fan_out(mid, endpoints, entry_id, fields)
+
+    async def _reclaim(self, mid: str) -> list[Entry]:
+        d = self.deps
+        try:
+            reply = await d.redis.xautoclaim(d.keys.feed(mid), GROUP, self.name, d.reclaim_idle_ms,
+                                             start_id="0-0", count=d.batch)
+        except ResponseError as exc:
+            await self._on_missing_group(mid, exc)
+            return []
+        return cast(list[Entry], reply[1])
+
+    async def _read_new(self, mid: str) -> list[Entry]:
+        d = self.deps
+        try:
+            reply = await d.redis.xreadgroup(GROUP, self.name, {d.keys.feed(mid): ">"}, count=d.batch)
+        except ResponseError as exc:
+            await self._on_missing_group(mid, exc)
+            return []
+        return [entry for _, entries in cast(list[tuple[str, list[Entry]]], reply or []) for entry in entries]
+
+    async def _on_missing_group(self, mid: str, exc: ResponseError) -> None:
+        if "NOGROUP" not in str(exc):
+            raise exc
+        log.warning("webhook consumer group was missing; created at the feed's end", extra={"merchant_id": mid})
+        await ensure_group(self.deps.redis, self.deps.keys.feed(mid))
+
+    async def fan_out(self, mid: str, endpoints: list[Endpoint], entry_id: str, fields: dict[str, str] | None) -> None:
+        """Queue one message per matching endpoint and XACK, atomically."""
+        now_s = self.deps.clock.now().timestamp()
+        messages = []
+        try:
+            for ep in endpoints:
+                if fields and matches(ep.event_types, fields["type"]) and entry_key(entry_id) > entry_key(ep.after):
+                    messages.append(message_for(ep.id, entry_id, fields, now_s))
+        except (KeyError, ValueError):
+            # A feed entry we cannot read would block the group forever; say so and move on.
+            log.error("unreadable feed entry acknowledged without delivery",
+                      extra={"merchant_id": mid, "entry_id": entry_id, "alert": "webhook_bad_feed_entry"})
+            messages = []
+        await self.deps.queue.enqueue(mid, GROUP, entry_id, messages, now_s)
+
+    async def deliver_due(self, mid: str) -> int:
+        """Send every due head; a delivered head makes the next one due at once, so loop a few passes."""
+        d, total = self.deps, 0
+        for _ in range(_MAX_PASSES):
+            heads = await d.queue.claim(mid, d.clock.now().timestamp(), d.lease_s, d.batch)
+            if not heads:
+                break
+            endpoints = {ep.id: ep for ep in await d.endpoints.all(mid)}
+            await asyncio.gather(*(self._deliver_one(mid, endpoints.get(eid), eid, rid) for eid, rid in heads))
+            total += len(heads)
+        return total
+
+    async def _deliver_one(self, mid: str, endpoint: Endpoint | None, eid: str, rid: str) -> None:
+        d = self.deps
+        if endpoint is None:
+            await d.queue.drop(mid, eid, rid)
+            return
+        raw = await d.queue.head(mid, eid, rid)
+        if raw is None:
+            await d.queue.drop(mid, eid, rid)
+            return
+        message = Message.model_validate_json(raw)
+        async with self._slots:
+            outcome = await post(d.http, endpoint.url, endpoint.secret, message, d.signing_clock.now(), d.timeout_s)
+        result = settlement(message, outcome, d.clock.now().timestamp(), d.policy, d.rng)
+        if not await d.queue.settle(mid, eid, rid, raw, result):
+            return  # another dispatcher settled it after our lease ran out
+        label = "failed" if result.outcome == "retry" else result.outcome
+        d.metrics.webhook_deliveries.labels(label).inc()
+        d.metrics.webhook_seconds.labels(label).observe(outcome.duration_s)
+        if result.outcome == "dead":
+            await self._dead_lettered(endpoint, message, outcome)
+
+    async def _dead_lettered(self, endpoint: Endpoint, message: Message, outcome: Outcome) -> None:
+        d = self.deps
+        d.metrics.webhook_dead_letters.inc()
+        extra: dict[str, Any] = {"alert": "webhook_dead_letter", "merchant_id": endpoint.merchant_id,
+                                 "endpoint_id": endpoint.id, "return_id": message.return_id,
+                                 "message_id": message.id, "attempts": message.attempts + 1}
+        log.error("webhook dead-lettered after %d attempts: %s", message.attempts + 1,
+                  outcome.error or outcome.status_code, extra=extra)
+        if d.on_dead_letter is not None:
+            try:
+                await d.on_dead_letter(endpoint, message, outcome)
+            except Exception:
+                log.exception("dead letter hook failed", extra=extra)
