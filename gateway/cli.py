@@ -63,6 +63,21 @@ def _merchants_create(args: argparse.Namespace, settings: Settings) -> None:
     print(f"API key (shown once, store it now): {key}")
 
 
+def _normalize(args: argparse.Namespace, settings: Settings) -> None:
+    from gateway.normalize_cli import run_normalize
+
+    raise SystemExit(run_normalize(settings, args.carrier, args.file))
+
+
+def _renormalize(args: argparse.Namespace, settings: Settings) -> None:
+    from gateway.normalize_cli import renormalize_all
+    from gateway.runtime import redis_url
+
+    with redis_url(settings) as url:
+        result = asyncio.run(renormalize_all(settings, url, args.carrier))
+    print(f"re-normalized {result['returns']} returns; {result['changed']} events changed meaning")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="backhaul", description="Carrier gateway for e-commerce returns")
     sub = p.add_subparsers(dest="command", required=True)
@@ -82,6 +97,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--sandbox-port", type=int, default=8081)
     demo.add_argument("--exit-after", type=float, default=None, help="stop after this many seconds")
     demo.set_defaults(func=_demo)
+    norm = sub.add_parser("normalize", help="one raw carrier payload in, unified events out (JSON lines)")
+    norm.add_argument("--carrier", required=True)
+    norm.add_argument("file", help="a tracking response or webhook body, or - for stdin")
+    norm.set_defaults(func=_normalize)
+    renorm = sub.add_parser("renormalize", help="re-read stored events with the current status maps")
+    renorm.add_argument("--carrier", default=None)
+    renorm.set_defaults(func=_renormalize)
     config = sub.add_parser("config", help="configuration").add_subparsers(dest="action", required=True)
     config.add_parser("show", help="print the effective configuration, secrets masked").set_defaults(
         func=_config_show)

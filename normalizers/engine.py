@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
 
 from carriers.base import CarrierEvent
@@ -45,7 +45,23 @@ def normalize(event: CarrierEvent, status_map: StatusMap) -> TrackingEvent:
         remarks=event.remarks,
         fingerprint=fingerprint(event.carrier, event.awb, raw_code, occurred_at, location),
         is_correction=is_correction,
+        code=event.code,
+        code_type=event.code_type,
+        detail_code=event.detail_code,
+        raw_location=event.location,
     )
+
+
+def renormalize(event: TrackingEvent, status_map: StatusMap) -> TrackingEvent:
+    """The same carrier event read again with `status_map`; the fingerprint does not change."""
+    if not event.code:
+        return event  # an event Backhaul itself made: there is no carrier code to read again
+    local = timezone(timedelta(minutes=event.local_offset_min))
+    source = CarrierEvent(carrier=event.carrier, awb=event.awb, code=event.code, code_type=event.code_type,
+                          detail_code=event.detail_code, description=event.raw_description,
+                          occurred_at=event.occurred_at.astimezone(local), location=event.raw_location,
+                          remarks=event.remarks)
+    return normalize(source, status_map)
 
 
 def is_unmapped(event: TrackingEvent) -> bool:

@@ -72,3 +72,8 @@ class TrackingEvent(BaseModel):
     remarks: str = ""
     fingerprint: str
     is_correction: bool = False
+    # The carrier's own fields, kept so that history can be re-normalized after a map is fixed.
+    code: str = ""
+    code_type: str = ""
+    detail_code: str = ""
+    raw_location: str = ""

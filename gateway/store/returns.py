@@ -195,6 +195,40 @@ class ReturnStore:
                     # Another writer touched this return between our read and write: do it again.
                     continue
 
+    async def replace_events(self, mid: str, rid: str, events: Sequence[TrackingEvent]) -> int:
+        """Store re-normalized events under their (unchanged) fingerprints and re-fold the state.
+
+        Events whose meaning changed go to the feed again, marked as corrections. Returns how many.
+        """
+        k = self.keys
+        doc_key, events_key = k.return_doc(mid, rid), k.events(mid, rid)
+        while True:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                try:
+                    await pipe.watch(doc_key, events_key)
+                    doc = await pipe.get(doc_key)
+                    if doc is None:
+                        return 0
+                    before = Return.model_validate_json(doc)
+                    stored = cast(dict[str, str], await pipe.hgetall(events_key))
+                    old = {fp: TrackingEvent.model_validate_json(v) for fp, v in stored.items()}
+                    changed = [e for e in events
+                               if e.fingerprint in old and _meaning(old[e.fingerprint]) != _meaning(e)]
+                    if not changed:
+                        return 0
+                    merged = {**old, **{e.fingerprint: e for e in changed}}
+                    after = before.model_copy(update={"state": fold(merged.values()), "updated_at": self.clock.now()})
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.hset(events_key, mapping={e.fingerprint: e.model_dump_json() for e in changed})
+                    self._write(pipe, before, after)
+                    for event in ordered(changed):
+                        entry = feed_entry(after, event) | {"correction": "1"}
+                        pipe.xadd(k.feed(mid), entry, maxlen=self.feed_maxlen, approximate=True)
+                    await pipe.execute()
+                    return len(changed)
+                except WatchError:
+                    continue
+
     async def events(self, mid: str, rid: str) -> list[TrackingEvent]:
         values = await self.redis.hvals(self.keys.events(mid, rid))
         return [TrackingEvent.model_validate_json(v) for v in values]
@@ -218,6 +252,10 @@ def feed_entry(ret: Return, event: TrackingEvent) -> dict[Any, Any]:
     """The fields of one merchant feed entry; its stream id is the feed cursor."""
     return {"type": f"tracking.{event.status.value}", "return_id": ret.id, "order_id": ret.order_id,
             "return_status": ret.status.value, "event": event.model_dump_json()}
+
+
+def _meaning(event: TrackingEvent) -> tuple[str, str | None, str, bool]:
+    return event.status.value, event.reason.value if event.reason else None, event.description, event.is_correction
 
 
 def is_done(ret: Return) -> bool:

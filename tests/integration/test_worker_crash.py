@@ -53,6 +53,27 @@ async def _group(redis: aioredis.Redis, stream: str) -> dict[str, Any]:
     return dict(groups[0]) if groups else {"pending": 0, "last-delivered-id": "0-0"}
 
 
+async def _wait_until_taken(redis: aioredis.Redis, stream: str) -> None:
+    """Until a worker holds entries it has not acknowledged yet."""
+    for _ in range(400):
+        group = await _group(redis, stream)
+        if int(group["pending"]) > 0 and group["last-delivered-id"] != "0-0":
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("worker A never took an entry")
+
+
+async def _wait_until_drained(redis: aioredis.Redis, stream: str) -> None:
+    group: dict[str, Any] = {}
+    for _ in range(600):
+        group = await _group(redis, stream)
+        last = (await redis.xinfo_stream(stream))["last-generated-id"]
+        if int(group["pending"]) == 0 and group["last-delivered-id"] == last:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"stream not drained: {group}")
+
+
 async def test_kill_9_mid_stream_loses_nothing_and_feeds_each_event_once(
         aiohttp_client: Any, redis_url: str, redis: aioredis.Redis, key_prefix: str) -> None:
     keys = Keys(key_prefix)
@@ -77,24 +98,13 @@ async def test_kill_9_mid_stream_loses_nothing_and_feeds_each_event_once(
 
     worker_a = _start_worker(redis_url, key_prefix)
     try:
-        for _ in range(400):  # wait until A has taken entries but not finished them
-            group = await _group(redis, stream)
-            if int(group["pending"]) > 0 and group["last-delivered-id"] != "0-0":
-                break
-            await asyncio.sleep(0.01)
+        await _wait_until_taken(redis, stream)
         os.kill(worker_a.pid, signal.SIGKILL)
         worker_a.wait(timeout=10)
         left_pending = int((await _group(redis, stream))["pending"])
         worker_b = _start_worker(redis_url, key_prefix)
         try:
-            for _ in range(600):
-                group = await _group(redis, stream)
-                last = (await redis.xinfo_stream(stream))["last-generated-id"]
-                if int(group["pending"]) == 0 and group["last-delivered-id"] == last:
-                    break
-                await asyncio.sleep(0.05)
-            else:
-                raise AssertionError(f"stream not drained: {group}")
+            await _wait_until_drained(redis, stream)
         finally:
             worker_b.terminate()
             worker_b.wait(timeout=10)
