@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Annotated, Any, ClassVar, Protocol, runtime_checkable
 
 import aiohttp
@@ -82,6 +83,21 @@ class Address(_Model):
         return ", ".join(p for p in parts if p)
 
 
+@lru_cache(maxsize=65536)
+def _e164(value: str, region: str) -> str:
+    """A phone number in E.164; cached, since every stored document is validated again on read.
+
+    Raises: ValueError for a number that is not valid.
+    """
+    try:
+        parsed = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(str(exc)) from exc
+    if not phonenumbers.is_valid_number(parsed):
+        raise ValueError(f"{value!r} is not a valid phone number")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
 class Contact(_Model):
     """A person to reach; the phone is validated and kept in E.164."""
 
@@ -93,13 +109,7 @@ class Contact(_Model):
     @field_validator("phone")
     @classmethod
     def _normalize_phone(cls, value: str, info: ValidationInfo) -> str:
-        try:
-            parsed = phonenumbers.parse(value, info.data.get("phone_region", "IN"))
-        except phonenumbers.NumberParseException as exc:
-            raise ValueError(str(exc)) from exc
-        if not phonenumbers.is_valid_number(parsed):
-            raise ValueError(f"{value!r} is not a valid phone number")
-        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        return _e164(value, info.data.get("phone_region", "IN"))
 
     @property
     def national_phone(self) -> str:

@@ -15,22 +15,28 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from carriers.clock import Clock, SystemClock
 from gateway import keys
+from gateway.api import allocations as allocations_api
+from gateway.api import branding as branding_api
 from gateway.api import carrier_webhooks
 from gateway.api import events as events_api
 from gateway.api import returns as returns_api
+from gateway.api import reviews as reviews_api
 from gateway.booking import Booker
 from gateway.carrier_hub import CarrierHub
 from gateway.inbound_log import GroupCommit
 from gateway.ingest import Ingestor
 from gateway.metrics import Metrics
-from gateway.pages import tracking
+from gateway.pages import routes as page_routes
 from gateway.problems import problem_middleware
+from gateway.rules.service import build_rules
 from gateway.settings import Settings
 from gateway.store.idempotency import IdempotencyStore
 from gateway.store.keys import Keys
 from gateway.store.merchants import MerchantStore
 from gateway.store.returns import ReturnStore
 from gateway.store.server import check, client_for
+from gateway.webhooks_out import api as webhooks_out_api
+from gateway.webhooks_out.worker import background_dispatcher
 from gateway.workers.inbound import InboundDeps, InboundWorker
 from gateway.workers.poller import Poller, PollerDeps
 from normalizers.maps import load_maps
@@ -70,7 +76,8 @@ def _services(app: web.Application) -> None:
     app[keys.IDEMPOTENCY] = IdempotencyStore(redis, k, s.idempotency_ttl_s)
     hub = CarrierHub(s, app[keys.HTTP], clock, m)
     app[keys.CARRIERS] = hub
-    app[keys.BOOKER] = Booker(app[keys.RETURNS], hub, m)
+    app[keys.RULES] = build_rules(s, redis, k, hub.adapters)
+    app[keys.BOOKER] = Booker(app[keys.RETURNS], hub, m, app[keys.RULES])
     app[keys.INGESTOR] = Ingestor(app[keys.RETURNS], load_maps(required=hub.adapters), m, clock, s.poll_interval_s)
     app[keys.INBOUND] = GroupCommit(redis, k.inbound(), s.inbound_maxlen)
 
@@ -131,11 +138,15 @@ def create_app(settings: Settings, redis_url: str, clock: Clock | None = None,
     if run_poller:
         app.cleanup_ctx.append(background_poller)
         app.cleanup_ctx.append(background_inbound)
+        app.cleanup_ctx.append(background_dispatcher)
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
     app.add_routes(health_routes)
     if serve_api:
         app.add_routes(returns_api.routes)
-        app.add_routes(tracking.routes)
+        app.add_routes(allocations_api.routes)
+        app.add_routes(reviews_api.routes)
+        app.add_routes([*branding_api.routes, *page_routes()])
         app.add_routes(carrier_webhooks.routes)
         app.add_routes(events_api.routes)
+        app.add_routes(webhooks_out_api.routes)
     return app

@@ -1,24 +1,43 @@
-"""Create a return and book its reverse pickup, walking the carriers in order.
+"""Create a return and book its reverse pickup, walking the ranked carriers with failover.
 
-A return is written before the first carrier is called, so it is never lost; a carrier
-that is down leaves it `created` with the reasons, and the poller retries the booking.
+Before anything is written the policy admits the return and the rules rank the carriers. The
+return is then written before the first carrier is called, so it is never lost. The walk:
+not serviceable or rejected, the next carrier; transient (the adapter already retried with
+backoff), the next carrier; all failed, the return stays `created` with every attempt's
+reason, the poller retries the booking and ops are alerted. A booking lease and the
+carriers' reference-idempotent booking make sure a return is booked once.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from carriers.base import Booking, PickupRequest
 from carriers.errors import CarrierError, CarrierRejected, CarrierUnavailable, NotServiceable
 from gateway.carrier_hub import CarrierHub
 from gateway.metrics import Metrics
-from gateway.models import BookingAttempt, Merchant, Return, ReturnCreate, Shipment, new_id, new_token
+from gateway.models import BookingAttempt, Merchant, Return, ReturnCreate, Review, Shipment, new_id, new_token
 from gateway.problems import Problem
+from gateway.rules.decision import Decision
+from gateway.rules.service import Admission, Rules, drop_live
 from gateway.store.returns import ReturnStore
 from normalizers.machine import ShipmentState
 
 log = logging.getLogger(__name__)
+RETRY_BOOKING_S = 60.0
+BOOKING_LEASE_S = 60
+_PERMANENT = frozenset({"rejected", "not_serviceable"})
+Alert = Callable[[Return, str], Awaitable[None]]
+
+
+@runtime_checkable
+class FindsBookings(Protocol):
+    """An adapter that can look a booking up by our reference (to cancel one whose answer was lost)."""
+
+    async def find_booking(self, reference: str) -> Booking | None: ...
 
 
 @dataclass(frozen=True)
@@ -26,30 +45,9 @@ class Booker:
     store: ReturnStore
     hub: CarrierHub
     metrics: Metrics
-
-    def candidates(self, body: ReturnCreate) -> list[str]:
-        """Raises: Problem when the merchant forces a carrier Backhaul does not have."""
-        if body.carrier:
-            if body.carrier not in self.hub.adapters:
-                raise Problem(422, "validation-error", "The request body is not valid",
-                              f"carrier: {body.carrier!r} is not an enabled carrier",
-                              [{"field": "carrier", "message": "not an enabled carrier", "type": "enum"}])
-            return [body.carrier]
-        return list(self.hub.order)
-
-    async def serviceable(self, codes: list[str], body: ReturnCreate, merchant: Merchant) -> list[str]:
-        """The carriers that serve this lane; asks each, read-only, before anything is written."""
-        drop = body.drop_address or merchant.return_address
-        assert drop is not None
-        out = []
-        for code in codes:
-            adapter = self.hub.get(code)
-            answer = await self.hub.call(code, "serviceability",
-                                         lambda a=adapter: a.serviceability(body.pickup_address, drop,  # type: ignore[misc]
-                                                                            body.parcel))
-            if answer.is_serviceable:
-                out.append(code)
-        return out
+    rules: Rules
+    # The alerts issue plugs its sink in here; until then exhaustion is a log line and a counter.
+    alert: Alert | None = None
 
     def new_return(self, merchant: Merchant, body: ReturnCreate) -> Return:
         drop, contact = body.drop_address or merchant.return_address, body.drop_contact or merchant.return_contact
@@ -57,40 +55,154 @@ class Booker:
             raise Problem(422, "validation-error", "The request body is not valid",
                           "drop_address: required, as this merchant has no default return address",
                           [{"field": "drop_address", "message": "required", "type": "missing"}])
+        if body.carrier and body.carrier not in self.hub.adapters:
+            raise Problem(422, "validation-error", "The request body is not valid",
+                          f"carrier: {body.carrier!r} is not an enabled carrier",
+                          [{"field": "carrier", "message": "not an enabled carrier", "type": "enum"}])
         now = self.store.clock.now()
         return Return(id=new_id("ret"), merchant_id=merchant.id, order_id=body.order_id, created_at=now,
                       updated_at=now, request=body, drop_address=drop, drop_contact=contact,
                       state=ShipmentState.initial(), tracking_token=new_token())
 
+    async def decide(self, merchant: Merchant, ret: Return, needs_qc: bool) -> Decision:
+        """The ranking, with carriers that have no table asked live (read-only) whether they serve the lane."""
+        decision = await self.rules.decide(merchant, ret.request, ret.drop_address, self.store.clock.now(), needs_qc)
+        refused: dict[str, str] = {}
+        pickup, parcel = ret.request.pickup_address, ret.request.parcel
+        for scored in decision.ranked:
+            if scored.serviceability != "live":
+                continue
+            code = scored.carrier
+            adapter = self.hub.get(code)
+            try:
+                answer = await self.hub.call(code, "serviceability", lambda a=adapter: a.serviceability(  # type: ignore[misc]
+                    pickup, ret.drop_address, parcel))
+            except CarrierUnavailable:
+                continue  # unknown is not a no: the booking walk finds out
+            except CarrierError as exc:
+                refused[code] = f"serviceability check failed: {exc.detail}"
+                continue
+            if not answer.is_serviceable:
+                refused[code] = answer.reason or "not serviceable"
+        return drop_live(decision, refused)
+
     async def create(self, merchant: Merchant, body: ReturnCreate) -> Return:
-        """Raises: Problem (422) when no carrier serves the lane or every carrier refused the input."""
+        """Raises: Problem 422 when the policy refuses, no carrier serves the lane or every carrier refused."""
         ret = self.new_return(merchant, body)
-        codes = await self.serviceable(self.candidates(body), body, merchant)
-        if not codes:
-            raise Problem(422, "not-serviceable", "No carrier serves this pickup",
-                          f"pickup_address.postcode: no enabled carrier picks up at {body.pickup_address.postcode}",
-                          [{"field": "pickup_address.postcode", "message": "not serviceable", "type": "lane"}])
+        admission = await self.rules.admit(merchant, body, ret.created_at)
+        decision = await self.decide(merchant, ret, admission.verdict.needs_qc)
+        if not decision.ranked:
+            raise _not_serviceable(body, decision)
+        limit = None if admission.is_override else admission.policy.max_returns_per_order
+        if not await self.rules.orders.take(merchant.id, body.order_id, limit):
+            raise Problem(422, "policy-violation", "The return policy does not allow this return",
+                          f"max_returns_per_order: order {body.order_id} has its {limit} return(s) already",
+                          rule="max_returns_per_order", rules=["max_returns_per_order"])
+        ret = ret.model_copy(update={"allocation": decision, "audit": list(admission.audit),
+                                     "review": _review(admission)})
         await self.store.insert(ret)
-        ret = await self.book(ret, merchant, codes)
-        if ret.shipment is None and all(a.outcome == "rejected" for a in ret.booking_attempts):
+        if ret.review is not None:
+            score = int(ret.created_at.timestamp() * 1000)
+            await self.store.redis.zadd(self.store.keys.reviews(merchant.id), {ret.id: score})
+            return ret
+        return await self._book_new(ret, merchant)
+
+    async def _book_new(self, ret: Return, merchant: Merchant) -> Return:
+        ret = await self.book(ret, merchant, is_creating=True)
+        if ret.shipment is None and ret.booking_attempts and all(a.outcome in _PERMANENT for a in ret.booking_attempts):
+            # Nothing transient went wrong, so retrying cannot help: tell the merchant now, keep nothing.
             await self.store.discard(ret)
+            await self.rules.orders.give_back(ret.merchant_id, ret.order_id)
             detail = "; ".join(f"{a.carrier}: {a.detail}" for a in ret.booking_attempts)
             raise Problem(422, "carrier-rejected", "The carrier refused the request", detail)
-        if ret.shipment is None:
-            await self.store.schedule_poll(ret.merchant_id, ret.id, self.store.clock.now().timestamp() + 60)
         return ret
 
-    async def book(self, ret: Return, merchant: Merchant, codes: list[str]) -> Return:
-        """Try each carrier in turn; the first that books wins."""
+    async def retry(self, ret: Return, merchant: Merchant) -> Return:
+        """Book a return that is still unbooked (the poller calls this): rank again, walk again."""
+        decision = await self.decide(merchant, ret, any(i.qc is not None for i in ret.request.items))
+        if decision.ranked:
+            ret = await self.store.update(ret.merchant_id, ret.id,
+                                          lambda r: r.model_copy(update={"allocation": decision}))
+        return await self.book(ret, merchant)
+
+    async def book(self, ret: Return, merchant: Merchant, codes: list[str] | None = None,
+                   is_creating: bool = False) -> Return:
+        """Walk the ranking (or `codes`); the first carrier that books wins. One walker per return at a time."""
+        lock = self.store.keys.booking_lock(ret.merchant_id, ret.id)
+        if not await self.store.redis.set(lock, "1", nx=True, ex=BOOKING_LEASE_S):
+            return ret  # another process is booking this return right now
+        try:
+            fresh = await self.store.get(ret.merchant_id, ret.id)
+            if fresh is None or fresh.shipment is not None:
+                return fresh or ret
+            order = codes if codes is not None else (fresh.allocation.order if fresh.allocation else self.hub.order)
+            return await self._walk(fresh, merchant, order, is_creating)
+        finally:
+            await self.store.redis.delete(lock)
+
+    async def _walk(self, ret: Return, merchant: Merchant, order: list[str], is_creating: bool) -> Return:
         request = self.pickup_request(ret, merchant)
-        for code in codes:
-            try:
-                booking = await self.hub.call(code, "book_pickup", lambda c=code: self.hub.get(c).book_pickup(request))  # type: ignore[misc]
-            except CarrierError as exc:
-                ret = await self.record_attempt(ret, code, _outcome(exc), exc.detail)
-                continue
-            return await self.record_booking(ret, code, booking)
+        uncertain: list[str] = []
+        outcomes: list[str] = []
+        for code in order:
+            outcome, detail, booking = await self._try(code, request)
+            if booking is not None:
+                ret = await self.record_booking(ret, code, booking)
+                await self._cancel_orphans(ret, uncertain)
+                return ret
+            ret = await self.record_attempt(ret, code, outcome, detail)
+            outcomes.append(outcome)
+            if outcome == "unavailable":
+                uncertain.append(code)
+        await self._exhausted(ret, outcomes, is_creating)
         return ret
+
+    async def _try(self, code: str, request: PickupRequest) -> tuple[str, str, Booking | None]:
+        if code not in self.hub.adapters:
+            return "not_configured", f"{code} is not an enabled carrier", None
+        now = self.store.clock.now()
+        if not await self.rules.capacity.reserve(code, now):
+            return "at_capacity", "today's pickup cap is used up", None
+        try:
+            booking = await self.hub.call(code, "book_pickup", lambda: self.hub.get(code).book_pickup(request))
+        except CarrierError as exc:
+            await self.rules.capacity.release(code, now)
+            return _outcome(exc), exc.detail, None
+        return "booked", "", booking
+
+    async def _cancel_orphans(self, ret: Return, uncertain: list[str]) -> None:
+        """A carrier that timed out may have booked anyway: find such a booking and cancel it."""
+        for code in uncertain:
+            adapter = self.hub.adapters.get(code)
+            if not isinstance(adapter, FindsBookings):
+                log.warning("possible orphan booking", extra={"carrier": code, "return_id": ret.id})
+                self.metrics.booking_orphans.labels(code, "unchecked").inc()
+                continue
+            try:
+                orphan = await adapter.find_booking(ret.id)
+                if orphan is not None:
+                    await self.hub.call(code, "cancel", lambda a=adapter, awb=orphan.awb: a.cancel(awb))
+                    await self.record_attempt(ret, code, "orphan_cancelled", f"cancelled duplicate AWB {orphan.awb}")
+                    self.metrics.booking_orphans.labels(code, "cancelled").inc()
+            except CarrierError as exc:
+                log.error("orphan booking not cancelled", extra={"carrier": code, "return_id": ret.id,
+                                                                 "error": exc.detail})
+                self.metrics.booking_orphans.labels(code, "failed").inc()
+
+    async def _exhausted(self, ret: Return, outcomes: list[str], is_creating: bool) -> None:
+        """Every carrier failed: keep the return, retry later, tell ops."""
+        is_permanent = bool(outcomes) and set(outcomes) <= _PERMANENT
+        if is_creating and is_permanent:
+            return  # the creator answers 422 and keeps nothing: the merchant is told, not ops
+        reason = "unavailable" if "unavailable" in outcomes else (outcomes[0] if outcomes else "no_carrier")
+        self.metrics.booking_exhausted.labels(reason).inc()
+        log.error("booking exhausted every carrier", extra={
+            "return_id": ret.id, "merchant_id": ret.merchant_id, "reason": reason, "outcomes": outcomes})
+        if not is_permanent:
+            due = self.store.clock.now().timestamp() + RETRY_BOOKING_S
+            await self.store.schedule_poll(ret.merchant_id, ret.id, due)
+        if self.alert is not None:
+            await self.alert(ret, reason)
 
     async def record_booking(self, ret: Return, code: str, booking: Booking) -> Return:
         now = self.store.clock.now()
@@ -117,6 +229,20 @@ class Booker:
                              drop_address=ret.drop_address, drop_contact=ret.drop_contact, parcel=body.parcel,
                              items=tuple(body.items), reason=body.reason, pickup_date=body.pickup_date,
                              warehouse=merchant.warehouse)
+
+
+def _review(admission: Admission) -> Review | None:
+    reasons = admission.verdict.review_reasons
+    return Review(reasons=list(reasons)) if reasons else None
+
+
+def _not_serviceable(body: ReturnCreate, decision: Decision) -> Problem:
+    reasons = [{"carrier": e.carrier, "reason": e.reason, "detail": e.detail, "rule": e.rule}
+               for e in decision.excluded]
+    return Problem(422, "not-serviceable", "No carrier serves this pickup",
+                   f"pickup_address.postcode: no enabled carrier picks up at {body.pickup_address.postcode}",
+                   [{"field": "pickup_address.postcode", "message": "not serviceable", "type": "lane"}],
+                   excluded=reasons)
 
 
 def _outcome(exc: CarrierError) -> str:

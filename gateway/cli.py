@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 
 from carriers.errors import BackhaulError
 from carriers.registry import adapter_class
+from gateway.rules import commands as serviceability_commands
 from gateway.settings import Settings, effective_config, load_settings
 
 
@@ -112,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("name")
     create.add_argument("--warehouse", default="", help="the merchant's pickup location name at the carriers")
     create.set_defaults(func=_merchants_create)
+    serviceability_commands.register(sub)
     return p
 
 

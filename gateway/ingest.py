@@ -6,6 +6,7 @@ whichever way it arrived.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections import defaultdict
@@ -61,19 +62,23 @@ class Ingestor:
         by_awb: dict[str, list[CarrierEvent]] = defaultdict(list)
         for ev in events:
             by_awb[ev.awb].append(ev)
-        changed = []
-        for awb, group in by_awb.items():
-            ref = await self.store.by_awb(carrier, awb)
-            if ref is None:
-                log.warning("events for an AWB Backhaul does not know", extra={"carrier": carrier, "awb": awb})
-                continue
-            result = await self.store.apply(*ref, self.to_tracking(carrier, group), raw)
-            for te in result.new_events:
-                self.metrics.events.labels(carrier, source, te.status.value).inc()
-            await self.after_apply(result.ret)
-            if result.changed:
-                changed.append(result.ret)
-        return changed
+        results = await asyncio.gather(*(self._ingest_awb(carrier, awb, group, raw, source)
+                                         for awb, group in by_awb.items()))
+        return [ret for ret in results if ret is not None]
+
+    async def _ingest_awb(self, carrier: str, awb: str, group: list[CarrierEvent], raw: str | None,
+                          source: str) -> Return | None:
+        ref = await self.store.by_awb(carrier, awb)
+        if ref is None:
+            log.warning("events for an AWB Backhaul does not know", extra={"carrier": carrier, "awb": awb})
+            return None
+        result = await self.store.apply(*ref, self.to_tracking(carrier, group), raw)
+        if not result.changed:
+            return None
+        for te in result.new_events:
+            self.metrics.events.labels(carrier, source, te.status.value).inc()
+        await self.after_apply(result.ret)
+        return result.ret
 
     async def after_apply(self, ret: Return) -> None:
         if is_done(ret):

@@ -12,10 +12,12 @@ from gateway.carrier_hub import CarrierHub
 from gateway.inbound_log import GroupCommit
 from gateway.ingest import Ingestor
 from gateway.metrics import Metrics
+from gateway.rules.service import Rules
 from gateway.settings import Settings
 from gateway.store.idempotency import IdempotencyStore
 from gateway.store.merchants import MerchantStore
 from gateway.store.returns import ReturnStore
+from gateway.webhooks_out.dispatcher import Dispatcher
 
 SETTINGS = web.AppKey("settings", Settings)
 CLOCK = web.AppKey("clock", Clock)
@@ -29,3 +31,5 @@ CARRIERS = web.AppKey("carriers", CarrierHub)
 BOOKER = web.AppKey("booker", Booker)
 INGESTOR = web.AppKey("ingestor", Ingestor)
 INBOUND = web.AppKey("inbound", GroupCommit)
+WEBHOOK_DISPATCHER = web.AppKey("webhook_dispatcher", Dispatcher)
+RULES = web.AppKey("rules", Rules)

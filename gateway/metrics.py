@@ -40,5 +40,11 @@ class Metrics:
         self.webhook_seconds = Histogram("backhaul_webhook_delivery_duration_seconds",
                                          "Latency of outbound webhook attempts", ["outcome"],
                                          buckets=_LATENCY_BUCKETS_S, registry=r)
+        self.booking_exhausted = Counter("backhaul_booking_exhausted_total",
+                                         "Returns every ranked carrier failed to book (ops alert)", ["reason"],
+                                         registry=r)
+        self.booking_orphans = Counter("backhaul_booking_orphans_total",
+                                       "Bookings a timed-out carrier may hold after failover, by what was done",
+                                       ["carrier", "outcome"], registry=r)
         self.poll_backlog = Gauge("backhaul_poll_due_shipments", "Shipments whose poll is due now",
                                   registry=r)

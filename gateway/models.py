@@ -7,9 +7,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from carriers.base import Address, Contact, Item, Parcel
+from gateway.rules.decision import Decision
 from normalizers.machine import ShipmentState
 from normalizers.taxonomy import Status
 
@@ -65,7 +66,8 @@ class Merchant(_Strict):
     primary_color: str = "#1f4b99"
     support_email: str = ""
     # Branding of the customer's tracking page (see docs/tracking-page.md).
-    logo_url: str = Field(default="", max_length=500, pattern=r"^(https://[^\s\"'<>]+)?$")
+    logo_url: str = Field(default="", max_length=16_000,
+                          pattern=r"^(https://[^\s\"'<>]+|data:image/(png|jpeg|webp|svg\+xml)[;,][^\s\"'<>]+)?$")
     accent_color: str = Field(default="#0f766e", pattern=_COLOR)
     font: FontChoice = "system"
     support_phone: str = Field(default="", max_length=32)
@@ -89,6 +91,12 @@ class ReturnCreate(_Strict):
     pickup_date: date | None = None
     carrier: str | None = Field(default=None, pattern=r"^[a-z0-9_]+$")
     metadata: dict[str, str] = Field(default_factory=dict, max_length=20)
+    # Return policy inputs (gateway/rules/policy.py); all optional.
+    delivered_at: AwareDatetime | None = None
+    order_date: date | None = None
+    customer_tier: str | None = Field(default=None, max_length=40, pattern=r"^[A-Za-z0-9_\-]+$")
+    override_policy: bool = False
+    override_reason: str = Field(default="", max_length=500)
 
 
 class BookingAttempt(_Strict):
@@ -98,6 +106,25 @@ class BookingAttempt(_Strict):
     outcome: str
     detail: str = ""
     at: datetime
+
+
+class AuditEntry(_Strict):
+    """Something a person decided about a return (a policy override, an approval), kept for audit."""
+
+    at: datetime
+    action: str
+    actor: str
+    detail: str = ""
+    rules: list[str] = Field(default_factory=list)
+
+
+class Review(_Strict):
+    """A return the policy sends to a person before its pickup is booked."""
+
+    status: Literal["pending", "approved", "rejected"] = "pending"
+    reasons: list[str] = Field(default_factory=list)
+    decided_at: datetime | None = None
+    note: str = ""
 
 
 class Shipment(_Strict):
@@ -125,6 +152,9 @@ class Return(_Strict):
     shipment: Shipment | None = None
     booking_attempts: list[BookingAttempt] = Field(default_factory=list)
     tracking_token: str
+    allocation: Decision | None = None
+    audit: list[AuditEntry] = Field(default_factory=list)
+    review: Review | None = None
 
     @property
     def status(self) -> Status:

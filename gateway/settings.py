@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     webhook_dead_letters_kept: int = Field(default=10_000, ge=1)
     webhook_endpoints_max: int = Field(default=20, ge=1)
     carrier_order: list[str] = Field(default_factory=lambda: ["delhivery"])
+    config_dir: Path = Field(default=DEFAULT_CONFIG_DIR, description="allocation, rates, rules/, policy")
     carriers: dict[str, dict[str, Any]] = Field(default_factory=dict)
     log_level: str = "INFO"
     # Signs the tracking page's short-lived form tokens; the default is for development only.
@@ -139,7 +140,7 @@ def load_settings(config_dir: Path | None = None, **overrides: Any) -> Settings:
     file_values = read_config_file(path) if path.exists() else {}
     source = path if path.exists() else None
     try:
-        settings = Settings(**{**file_values, **overrides})
+        settings = Settings(**{"config_dir": directory, **file_values, **overrides})
     except ValidationError as exc:
         raise ConfigError(describe_errors(exc, source)) from exc
     for code in settings.carriers:
@@ -186,4 +187,5 @@ def effective_config(settings: Settings) -> dict[str, Any]:
     if settings.redis_url is not None:
         data["redis_url"] = masked(settings.redis_url.get_secret_value(), "redis_url")
     data["data_dir"] = str(settings.data_dir)
+    data["config_dir"] = str(settings.config_dir)
     return dict(masked(data))

@@ -216,3 +216,107 @@ def parse_token(raw: bytes) -> str:
     if not token or token[0] in "{[<" or any(c.isspace() for c in token):
         raise CarrierResponseInvalid(CARRIER, f"authenticate answered {raw[:60]!r}, not a token")
     return token
+
+
+def parse_tracking(raw: bytes) -> list[CarrierEvent]:
+    """Every action of the consignment, oldest first; an unknown AWB yields no events."""
+    body = _load_object(raw, "tracking response")
+    if _is_no_data(body):
+        return []
+    header = _object(body.get("trackHeader"), "trackHeader")
+    awb = _text(header, "strShipmentNo")
+    details = body.get("trackDetails") or []
+    if not isinstance(details, list):
+        raise CarrierResponseInvalid(CARRIER, f"tracking {awb}: trackDetails is not a list")
+    if not details:
+        # Without additional details only the header's status is known.
+        return [_header_event(awb, header)]
+    events = [_action_event(awb, _object(d, "trackDetails entry")) for d in details]
+    return sorted(events, key=lambda e: e.occurred_at)
+
+
+def parse_reference_lookup(raw: bytes) -> str | None:
+    """The AWB in a tracking-by-reference answer, None when DTDC holds none."""
+    body = _load_object(raw, "tracking response")
+    if _is_no_data(body):
+        return None
+    awb = _object(body.get("trackHeader"), "trackHeader").get("strShipmentNo")
+    return str(awb) if awb else None
+
+
+def remark_code(remark: str) -> str:
+    """A non-delivery remark as a map key: upper case, spaces collapsed, the -(CIR) suffix dropped."""
+    return _REMARK_SUFFIX.sub("", " ".join(remark.upper().split()))
+
+
+def parse_ist(day: object, time_of_day: object) -> datetime:
+    """DTDC's DDMMYYYY date and HHMM (or HH:MM[:SS]) time, which are IST, as an aware datetime."""
+    digits = str(time_of_day or "").replace(":", "")
+    try:
+        parsed = datetime.strptime(f"{day}{digits[:4]:0<4}+0530", "%d%m%Y%H%M%z")
+    except ValueError as exc:
+        raise CarrierResponseInvalid(CARRIER, f"bad date/time {day!r} {time_of_day!r}") from exc
+    return parsed.astimezone(IST)
+
+
+def _is_no_data(body: dict[str, Any]) -> bool:
+    details = body.get("errorDetails") or []
+    texts = [str(d.get("value", "")) for d in details if isinstance(d, dict)] if isinstance(details, list) else []
+    return any(_NO_DATA in t.lower() for t in texts) or (body.get("status") == "FAILED" and not body.get("trackHeader"))
+
+
+def _action_event(awb: str, action: dict[str, Any]) -> CarrierEvent:
+    code = _text(action, "strCode")
+    remark = str(action.get("sTrRemarks") or action.get("strRemarks") or "")
+    return CarrierEvent(
+        carrier=CARRIER, awb=awb, code=code, detail_code=remark_code(remark) if code in _REASON_BEARING else "",
+        description=str(action.get("strAction") or ""), location=str(action.get("strOrigin") or ""),
+        occurred_at=parse_ist(action.get("strActionDate"), action.get("strActionTime")), remarks=remark,
+    )
+
+
+def _header_event(awb: str, header: dict[str, Any]) -> CarrierEvent:
+    status = " ".join(_text(header, "strStatus").upper().split())
+    remark = str(header.get("strRemarks") or "")
+    return CarrierEvent(
+        carrier=CARRIER, awb=awb, code=status, code_type=STATUS_TYPE, detail_code="",
+        description=str(header.get("strStatus")), location=str(header.get("strDestination") or ""),
+        occurred_at=parse_ist(header.get("strStatusTransOn") or header.get("strBookedDate"),
+                              header.get("strStatusTransTime") or header.get("strBookedTime")),
+        remarks=remark,
+    )
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+
+def _load_object(raw: bytes, what: str) -> dict[str, Any]:
+    try:
+        body = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CarrierResponseInvalid(CARRIER, f"{what} is not JSON: {raw[:80]!r}") from exc
+    return _object(body, what)
+
+
+def _object(value: object, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise CarrierResponseInvalid(CARRIER, f"{what} is not a JSON object")
+    return value
+
+
+def _text(obj: dict[str, Any], key: str) -> str:
+    value = obj.get(key)
+    if value in (None, ""):
+        raise CarrierResponseInvalid(CARRIER, f"required field {key!r} missing")
+    return str(value)
+
+
+def _has(text: str, markers: Sequence[str]) -> bool:
+    return any(m in text for m in markers)
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return max(float(value), 0.0) if value else None
+    except ValueError:
+        return None

@@ -6,6 +6,7 @@ text on it stays readable (WCAG AA, 4.5:1).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,8 @@ class Branding(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     display_name: str = Field(default="", max_length=80)
-    logo_url: str = Field(default="", max_length=500, pattern=r"^(https://[^\s\"'<>]+)?$")
+    logo_url: str = Field(default="", max_length=16_000,
+                          pattern=r"^(https://[^\s\"'<>]+|data:image/(png|jpeg|webp|svg\+xml)[;,][^\s\"'<>]+)?$")
     primary_color: str = Field(default="#1f4b99", pattern=_COLOR)
     accent_color: str = Field(default="#0f766e", pattern=_COLOR)
     font: FontChoice = "system"
@@ -119,7 +121,7 @@ def readable_on_white(color: str, ratio: float = 4.5) -> str:
 
 def palette(merchant: Merchant) -> dict[str, str]:
     """The CSS custom properties of one merchant's page."""
-    primary = merchant.primary_color if len(merchant.primary_color) == 7 else "#1f4b99"
+    primary = merchant.primary_color if re.fullmatch(_COLOR, merchant.primary_color) else "#1f4b99"
     accent = readable_on_white(merchant.accent_color)
     return {
         "brand": primary,

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import jinja2
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_datetime, format_skeleton
+from babel.dates import format_date, format_skeleton, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency
@@ -108,10 +108,16 @@ class Formatter:
             self.locale = Locale.parse(DEFAULT_LANGUAGE)
 
     def when(self, moment: datetime) -> str:
-        return format_datetime(moment, "medium", tzinfo=self.tz, locale=self.locale)
+        """A medium date and a short time (no seconds), joined the locale's way."""
+        local = moment.astimezone(self.tz)
+        joined: str = self.locale.datetime_formats["medium"]
+        return joined.replace("{1}", format_date(local.date(), "medium", locale=self.locale)).replace(
+            "{0}", format_time(local, "short", tzinfo=self.tz, locale=self.locale))
 
     def day(self, value: date) -> str:
-        return format_date(value, "full", locale=self.locale)
+        """A calendar day with its weekday, as short as the locale writes it."""
+        noon = datetime(value.year, value.month, value.day, 12, tzinfo=UTC)
+        return format_skeleton("yMMMEd", noon, tzinfo=ZoneInfo("UTC"), locale=self.locale)
 
     def short_day(self, value: date) -> str:
         # Noon UTC formatted in UTC: the calendar day itself, whatever the customer's zone.

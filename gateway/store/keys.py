@@ -24,8 +24,8 @@ key                                 type    what                                
 <p>{svc}:<carrier>:loading          string  a table being loaded, renamed over the live one none
 <p>{svc}:carriers                   hash    carrier -> table meta JSON (rows, countries)    none
 <p>{svc}:version                    string  bumped by every table load; snapshots reload     none
-<p>learn:<carrier>                  hash    area -> decayed pickup outcome stats (JSON)     none
-<p>learn:version                    string  bumped by every recorded outcome                none
+<p>{learn}:<carrier>                hash    area -> decayed pickup outcome stats (JSON)     none
+<p>{learn}:version                  string  bumped by every recorded outcome                none
 <p>cap:<carrier>:<yyyy-mm-dd>       string  pickups booked that day (UTC) against the cap  end of day
 <p>{<mid>}:order:<oid>:returns      string  returns created for one order (policy)          none
 <p>{<mid>}:reviews                  zset    return ids waiting for review, by creation ms   none
@@ -35,6 +35,7 @@ key                                 type    what                                
 <p>{<mid>}:wh:endpoint:<eid>         string  webhook endpoint JSON, with its signing secret  none
 <p>{<mid>}:wh:q:<eid>:<rid>          list    queued webhook messages of one return, FIFO     none
 <p>{<mid>}:wh:due                    zset    "<eid> <rid>" FIFO heads by next try (epoch s)  none
+<p>{<mid>}:wh:reader                 string  the dispatcher reading this feed (lease)       webhook_reclaim_idle_s
 <p>{<mid>}:wh:log:<eid>              list    newest webhook delivery attempts, bounded       none
 <p>{<mid>}:wh:dead:<eid>             list    dead-lettered webhook messages, bounded         none
 ==================================  ======  ==============================================  =========
@@ -108,6 +109,9 @@ class Keys:
     def webhook_due(self, mid: str) -> str:
         return f"{self.prefix}{{{mid}}}:wh:due"
 
+    def webhook_reader(self, mid: str) -> str:
+        return f"{self.prefix}{{{mid}}}:wh:reader"
+
     def webhook_log(self, mid: str, eid: str) -> str:
         return f"{self.prefix}{{{mid}}}:wh:log:{eid}"
 
@@ -129,10 +133,10 @@ class Keys:
         return f"{self.prefix}{{svc}}:version"
 
     def outcomes(self, carrier: str) -> str:
-        return f"{self.prefix}learn:{carrier}"
+        return f"{self.prefix}{{learn}}:{carrier}"
 
     def outcomes_version(self) -> str:
-        return f"{self.prefix}learn:version"
+        return f"{self.prefix}{{learn}}:version"
 
     def capacity(self, carrier: str, day: str) -> str:
         return f"{self.prefix}cap:{carrier}:{day}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -20,7 +21,9 @@ from normalizers.machine import fold, ordered
 from normalizers.taxonomy import TERMINAL, TrackingEvent
 
 _CLAIM_DUE = resources.files("gateway.store").joinpath("claim_due.lua").read_text(encoding="utf-8")
+_COMMIT_APPLY = resources.files("gateway.store").joinpath("commit_apply.lua").read_text(encoding="utf-8")
 _MAX_PAGE = 100
+_AWB_CACHE_SIZE = 100_000
 
 Change = Callable[[Return], Return]
 
@@ -62,7 +65,9 @@ class ReturnStore:
         self.clock = clock
         self.raw_kept = raw_kept
         self.feed_maxlen = feed_maxlen
+        self._awb_refs: dict[str, tuple[str, str]] = {}
         self._claim = redis.register_script(_CLAIM_DUE)
+        self._commit_apply = redis.register_script(_COMMIT_APPLY)
 
     async def insert(self, ret: Return) -> None:
         k, mid = self.keys, ret.merchant_id
@@ -83,7 +88,16 @@ class ReturnStore:
         return await self.get(*ref) if ref else None
 
     async def by_awb(self, carrier: str, awb: str) -> tuple[str, str] | None:
-        return await self._ref(self.keys.awb(carrier, awb))
+        # An AWB never moves to another return, so its reference is cached once found.
+        key = self.keys.awb(carrier, awb)
+        ref = self._awb_refs.get(key)
+        if ref is None:
+            ref = await self._ref(key)
+            if ref is not None:
+                if len(self._awb_refs) >= _AWB_CACHE_SIZE:
+                    self._awb_refs.pop(next(iter(self._awb_refs)))
+                self._awb_refs[key] = ref
+        return ref
 
     async def _ref(self, key: str) -> tuple[str, str] | None:
         ref = text(await self.redis.get(key))
@@ -162,38 +176,40 @@ class ReturnStore:
 
         A retry of the same events (a reclaimed stream entry, a poll and a webhook of the same
         scan) finds them recorded and changes nothing, so each event reaches the feed once.
+        The write is a compare-and-set in Lua (two round trips in all); a lost race reads again.
         """
         k = self.keys
         doc_key, events_key = k.return_doc(mid, rid), k.events(mid, rid)
         while True:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                try:
-                    await pipe.watch(doc_key, events_key)
-                    doc = await pipe.get(doc_key)
-                    if doc is None:
-                        raise StoreError(f"return {rid} of merchant {mid} is gone")
-                    before = Return.model_validate_json(doc)
-                    stored = cast(dict[str, str], await pipe.hgetall(events_key))
-                    fresh = {e.fingerprint: e for e in events if e.fingerprint not in stored}
-                    if not fresh:
-                        return ApplyResult(before, [])
-                    history = [TrackingEvent.model_validate_json(v) for v in stored.values()]
-                    state = fold([*history, *fresh.values()])
-                    after = before.model_copy(update={"state": state, "updated_at": self.clock.now()})
-                    new_events = ordered(fresh.values())
-                    pipe.multi()  # type: ignore[no-untyped-call]
-                    pipe.hset(events_key, mapping={fp: e.model_dump_json() for fp, e in fresh.items()})
-                    if raw is not None and self.raw_kept:
-                        pipe.lpush(k.raw_payloads(mid, rid), raw)
-                        pipe.ltrim(k.raw_payloads(mid, rid), 0, self.raw_kept - 1)
-                    self._write(pipe, before, after)
-                    for event in new_events:
-                        pipe.xadd(k.feed(mid), feed_entry(after, event), maxlen=self.feed_maxlen, approximate=True)
-                    await pipe.execute()
-                    return ApplyResult(after, new_events)
-                except WatchError:
-                    # Another writer touched this return between our read and write: do it again.
-                    continue
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.get(doc_key)
+                pipe.hgetall(events_key)
+                doc, stored = await pipe.execute()
+            if doc is None:
+                raise StoreError(f"return {rid} of merchant {mid} is gone")
+            fresh = {e.fingerprint: e for e in events if e.fingerprint not in stored}
+            before = Return.model_validate_json(doc)
+            if not fresh:
+                return ApplyResult(before, [])
+            history = [TrackingEvent.model_validate_json(v) for v in stored.values()]
+            state = fold([*history, *fresh.values()])
+            after = before.model_copy(update={"state": state, "updated_at": self.clock.now()})
+            new_events = ordered(fresh.values())
+            if await self._commit(before, doc, after, new_events, raw):
+                return ApplyResult(after, new_events)
+
+    async def _commit(self, before: Return, old_doc: str, after: Return, new_events: list[TrackingEvent],
+                      raw: str | None) -> bool:
+        k, mid = self.keys, after.merchant_id
+        keys = [k.return_doc(mid, after.id), k.events(mid, after.id), k.raw_payloads(mid, after.id), k.feed(mid),
+                k.returns_by_status(mid, before.status.value), k.returns_by_status(mid, after.status.value)]
+        args: list[Any] = [old_doc, after.model_dump_json(), after.id, _ms(after), self.raw_kept, raw or "",
+                           self.feed_maxlen, len(new_events)]
+        for event in new_events:
+            args += [event.fingerprint, event.model_dump_json()]
+        args.append(len(new_events))
+        args += [json.dumps(feed_entry(after, event)) for event in new_events]
+        return bool(await self._commit_apply(keys=keys, args=args))
 
     async def replace_events(self, mid: str, rid: str, events: Sequence[TrackingEvent]) -> int:
         """Store re-normalized events under their (unchanged) fingerprints and re-fold the state.

@@ -1,9 +1,10 @@
 """The dispatcher: follows each merchant's feed with a consumer group and delivers signed webhooks.
 
-Per tick and merchant: reclaim entries a crashed dispatcher left pending (XAUTOCLAIM), read new
-ones (XREADGROUP), queue a message per matching endpoint and XACK in one Lua step, then send
-every due FIFO head. A crash between a send and its bookkeeping resends the same webhook-id
-once the lease runs out; nothing is ever skipped.
+Per tick and merchant: the dispatcher holding the merchant's feed lease takes over whatever a
+crashed reader left pending (XAUTOCLAIM), then reads new entries (XREADGROUP); each entry is
+queued as one message per matching endpoint and XACKed in one Lua step. Then every dispatcher
+sends the due FIFO heads it can lease. A crash between a send and its bookkeeping resends the
+same webhook-id once the lease runs out; nothing is ever skipped.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import secrets
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any, cast
 
 import aiohttp
@@ -30,6 +32,7 @@ from gateway.webhooks_out.endpoints import GROUP, EndpointStore, ensure_group
 from gateway.webhooks_out.models import Endpoint, Message, entry_key, matches, message_for
 from gateway.webhooks_out.queue import DeliveryQueue
 
+_FEED_LEASE = resources.files("gateway.webhooks_out").joinpath("feed_lease.lua").read_text(encoding="utf-8")
 log = logging.getLogger(__name__)
 _MAX_PASSES = 50
 Entry = tuple[str, dict[str, str] | None]
@@ -49,7 +52,7 @@ class DispatcherDeps:
     timeout_s: float = 10.0
     tick_s: float = 1.0
     lease_s: float = 60.0
-    reclaim_idle_ms: int = 60_000
+    feed_lease_ms: int = 60_000  # real time: a crashed reader's feed is taken over after this
     concurrency: int = 16
     batch: int = 100
     # Receivers check webhook-timestamp against their own clock, so signatures use real time.
@@ -68,6 +71,8 @@ class Dispatcher:
         self.name = name or consumer_name()
         self._stopping = asyncio.Event()
         self._slots = asyncio.Semaphore(deps.concurrency)
+        self._feed_lease = deps.redis.register_script(_FEED_LEASE)
+        self._held: set[str] = set()
 
     async def run(self) -> None:
         """Dispatch until `stop()`; a failing round is logged and the next one goes on."""
@@ -80,6 +85,7 @@ class Dispatcher:
                 await asyncio.wait_for(self._stopping.wait(), timeout=self.deps.tick_s)
             except TimeoutError:
                 pass
+        await self.release_feeds()
 
     def stop(self) -> None:
         self._stopping.set()
@@ -94,18 +100,39 @@ class Dispatcher:
         return attempts
 
     async def follow(self, mid: str, endpoints: list[Endpoint]) -> None:
-        """Queue every feed entry this dispatcher can take: reclaimed ones first, then new ones."""
-        for entry_id, fields in await self._reclaim(mid):
-            await self.fan_out(mid, endpoints, entry_id, fields)
-        while batch := await self._read_new(mid):
+        """Queue the merchant's feed entries in feed order: the pending ones first, then new ones.
+
+        Only the holder of the feed lease reads, so an entry left pending by a crashed reader is
+        never overtaken by a newer entry of the same return.
+        """
+        while await self._hold_feed(mid):
+            batch = await self._pending(mid) or await self._read_new(mid)
+            if not batch:
+                return
             for entry_id, fields in batch:
                 await self.fan_out(mid, endpoints, entry_id, fields)
 
-    async def _reclaim(self, mid: str) -> list[Entry]:
+    async def _hold_feed(self, mid: str) -> bool:
+        d = self.deps
+        args: list[str | int] = [self.name, d.feed_lease_ms, "hold"]
+        held = bool(await self._feed_lease(keys=[d.keys.webhook_reader(mid)], args=args))
+        if held:
+            self._held.add(mid)
+        else:
+            self._held.discard(mid)
+        return held
+
+    async def release_feeds(self) -> None:
+        """Give up our feed leases so another dispatcher need not wait for them to run out."""
+        for mid in sorted(self._held):
+            await self._feed_lease(keys=[self.deps.keys.webhook_reader(mid)], args=[self.name, 0, "release"])
+        self._held.clear()
+
+    async def _pending(self, mid: str) -> list[Entry]:
+        """Entries read but never acknowledged, by any consumer: ours after an error, or a crashed one's."""
         d = self.deps
         try:
-            reply = await d.redis.xautoclaim(d.keys.feed(mid), GROUP, self.name, d.reclaim_idle_ms,
-                                             start_id="0-0", count=d.batch)
+            reply = await d.redis.xautoclaim(d.keys.feed(mid), GROUP, self.name, 0, start_id="0-0", count=d.batch)
         except ResponseError as exc:
             await self._on_missing_group(mid, exc)
             return []

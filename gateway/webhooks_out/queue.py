@@ -77,15 +77,15 @@ class DeliveryQueue:
         return [(p[0], p[1]) for p in pairs]
 
     async def head(self, mid: str, eid: str, rid: str) -> str | None:
-        raw = await self.redis.lindex(self.keys.webhook_queue(mid, eid, rid), 0)  # type: ignore[misc]
+        raw = await self.redis.lindex(self.keys.webhook_queue(mid, eid, rid), 0)
         return text(raw) if raw is not None else None
 
     async def settle(self, mid: str, eid: str, rid: str, sent: str, result: Settlement) -> bool:
         """Record an attempt on the head that was sent; False when it is no longer the head."""
         k = self.keys
         keys = [k.webhook_queue(mid, eid, rid), k.webhook_due(mid), k.webhook_log(mid, eid), k.webhook_dead(mid, eid)]
-        args = [member(eid, rid), sent, result.outcome, result.next_due_s, result.new_head, result.attempt_json,
-                self.log_kept, result.dead_json, self.dead_kept]
+        args: list[str | float] = [member(eid, rid), sent, result.outcome, result.next_due_s, result.new_head,
+                                   result.attempt_json, self.log_kept, result.dead_json, self.dead_kept]
         return bool(await self._settle(keys=keys, args=args))
 
     async def drop(self, mid: str, eid: str, rid: str) -> None:

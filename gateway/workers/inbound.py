@@ -79,9 +79,18 @@ class InboundWorker:
     async def read_once(self) -> int:
         d = self.deps
         entries = await xreadgroup_entries(d.redis, d.stream, GROUP, self.name, d.batch, d.block_ms)
-        for entry_id, fields in entries:
-            await self.handle(entry_id, fields)
+        await self.handle_all(entries)
         return len(entries)
+
+    async def handle_all(self, entries: list[tuple[str, dict[str, str]]]) -> None:
+        """Apply a batch concurrently, then acknowledge it with one XACK.
+
+        Entries of one return may run side by side: `apply()` retries its WATCH and stays correct.
+        """
+        if not entries:
+            return
+        await asyncio.gather(*(self.handle(entry_id, fields) for entry_id, fields in entries if fields))
+        await self.deps.redis.xack(self.deps.stream, GROUP, *(entry_id for entry_id, _ in entries))
 
     async def reclaim(self) -> int:
         """Take over entries another consumer read but never acknowledged."""
@@ -89,9 +98,7 @@ class InboundWorker:
         reply: Any = await d.redis.xautoclaim(d.stream, GROUP, self.name, min_idle_time=d.reclaim_idle_ms,
                                               start_id="0-0", count=d.batch)
         entries = reply[1]
-        for entry_id, fields in entries:
-            if fields:
-                await self.handle(entry_id, fields)
+        await self.handle_all(entries)
         return len(entries)
 
     async def handle(self, entry_id: str, fields: dict[str, str]) -> None:
@@ -106,7 +113,5 @@ class InboundWorker:
             d.metrics.webhooks_in.labels(carrier or "?", "unparseable").inc()
             log.error("inbound webhook could not be parsed", extra={"carrier": carrier, "error": str(exc)})
             await d.redis.lpush(d.dead_letters, json.dumps({"id": entry_id, **fields, "error": str(exc)}))
-            await d.redis.xack(d.stream, GROUP, entry_id)
             return
         await d.ingestor.ingest(carrier, events, fields["body"], "webhook")
-        await d.redis.xack(d.stream, GROUP, entry_id)

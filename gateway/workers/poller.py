@@ -104,7 +104,6 @@ class Poller:
         if merchant is None:
             await d.store.unschedule_poll(ret.merchant_id, ret.id)
             return
-        codes = d.booker.candidates(ret.request)
-        booked = await d.booker.book(ret, merchant, codes)
+        booked = await d.booker.retry(ret, merchant)
         if booked.shipment is None:
             await d.store.schedule_poll(ret.merchant_id, ret.id, d.store.clock.now().timestamp() + _RETRY_BOOKING_S)

@@ -1,0 +1,97 @@
+"""Ingest to feed: from a webhook accepted (202) to the event readable in the merchant's feed.
+
+The gateway and an inbound worker run as real processes; webhooks are sent open-loop at a
+fixed rate, and a reader follows the feed stream that `GET /v1/events` reads. Goal: p99 under
+50 ms at 1,000 events per second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import time
+import uuid
+
+import aiohttp
+
+from bench import processes
+from bench.bench_ingest import redis_server
+from bench.seed import MERCHANT, SCANS, awb_of, scan_push, seed_returns
+from gateway.store.keys import Keys
+from gateway.store.server import client_for, xread_entries
+
+RATE_PER_S = 1000
+RETURNS = 500  # × 8 scans = 4,000 events, four seconds at the target rate
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def _follow(url: str, stream: str, expected: int, seen: dict[str, float], stop: asyncio.Event) -> None:
+    redis = client_for(url)
+    after = "0"
+    try:
+        while len(seen) < expected and not stop.is_set():
+            for entry_id, fields in await xread_entries(redis, stream, after, 500, 200):
+                event = json.loads(fields["event"])
+                seen[f"{event['awb']}|{event['raw_code']}"] = time.monotonic()
+                after = entry_id
+    finally:
+        await redis.aclose()
+
+
+async def _send(port: int, bodies: list[tuple[str, bytes]], accepted: dict[str, float]) -> None:
+    headers = {"Authorization": f"Token {processes.WEBHOOK_SECRET}", "Content-Type": "application/json"}
+    url = f"http://127.0.0.1:{port}/webhooks/carriers/delhivery"
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200)) as http:
+        async def post(key: str, body: bytes) -> None:
+            async with http.post(url, data=body, headers=headers) as resp:
+                if resp.status == 202:
+                    accepted[key] = time.monotonic()
+
+        start = time.monotonic()
+        tasks = []
+        for i, (key, body) in enumerate(bodies):
+            delay = start + i / RATE_PER_S - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(post(key, body)))
+        await asyncio.gather(*tasks)
+
+
+async def _measure(url: str, prefix: str, port: int) -> dict[str, float]:
+    redis = client_for(url)
+    awbs = await seed_returns(redis, prefix, RETURNS)
+    await redis.aclose()
+    bodies = [(f"{awb}|{'/'.join(SCANS[i])}", scan_push(awb, i)) for i in range(len(SCANS)) for awb in awbs]
+    accepted: dict[str, float] = {}
+    seen: dict[str, float] = {}
+    stop = asyncio.Event()
+    reader = asyncio.create_task(_follow(url, Keys(prefix).feed(MERCHANT), len(bodies), seen, stop))
+    await asyncio.sleep(0.2)
+    await _send(port, bodies, accepted)
+    try:
+        await asyncio.wait_for(asyncio.shield(reader), timeout=30)
+    except TimeoutError:
+        stop.set()
+    lat = [(seen[k] - accepted[k]) * 1000 for k in accepted if k in seen]
+    return {"events": float(len(bodies)), "fed": float(len(lat)), "p50_ms": statistics.median(lat),
+            "p99_ms": _percentile(lat, 0.99), "max_ms": max(lat)}
+
+
+def run() -> dict[str, float]:
+    with redis_server() as url:
+        prefix = f"bhbench:{uuid.uuid4().hex[:8]}:"
+        port = processes.free_port()
+        with processes.gateway(url, prefix, port), processes.worker(url, prefix):
+            result = asyncio.run(_measure(url, prefix, port))
+    print(f"ingest to feed at {RATE_PER_S} events/s: {result['fed']:.0f}/{result['events']:.0f} fed, "
+          f"p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms (goal < 50 ms), max {result['max_ms']:.1f} ms")
+    return result
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,213 @@
+"""DHL's adapter: the HTTP around `wire.py`/`wire_tracking.py` (Basic auth, timeouts, retries, idempotent booking)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, ClassVar
+
+import aiohttp
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
+
+from carriers.base import (
+    Address,
+    Booking,
+    Capabilities,
+    CarrierEvent,
+    CarrierSettings,
+    Contact,
+    Parcel,
+    PickupRequest,
+    Serviceability,
+)
+from carriers.clock import Clock
+from carriers.dhl import wire, wire_tracking
+from carriers.dhl.settings import DhlSettings
+from carriers.errors import CarrierError, CarrierRejected, CarrierUnavailable
+
+# In-request retries stay short; a longer Retry-After is the caller's queue's business.
+_RETRY_AFTER_CAP_S = 5.0
+_BACKOFF_FIRST_S = 0.1
+_BACKOFF_MAX_S = 2.0
+# DHL wants a planned pickup no more than 10 days ahead; the courier comes in the afternoon window.
+_PICKUP_AT = time(10, 0)
+
+
+def _wait_s(state: RetryCallState) -> float:
+    """Exponential backoff, or the carrier's Retry-After when it gave one (capped)."""
+    exc = state.outcome.exception() if state.outcome else None
+    if isinstance(exc, CarrierError) and exc.retry_after_s is not None:
+        return min(exc.retry_after_s, _RETRY_AFTER_CAP_S)
+    return float(min(_BACKOFF_FIRST_S * 2 ** (state.attempt_number - 1), _BACKOFF_MAX_S))
+
+
+@dataclass(frozen=True)
+class _Reply:
+    status: int
+    body: bytes
+
+
+@dataclass(frozen=True)
+class _Pickup:
+    """What this process knows about a booked pickup: DHL keys pickups by their own number, not the AWB."""
+
+    dispatch_confirmation: str
+    shipper: dict[str, Any]
+    booking: Booking
+
+
+class DhlAdapter:
+    """Return shipments with a courier pickup through the MyDHL API (DHL Express)."""
+
+    code: ClassVar[str] = "dhl"
+    name: ClassVar[str] = "DHL Express"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        reverse_pickup=True, doorstep_qc=False, cancel=True, reschedule=True, webhook_push=True,
+        max_track_batch=200, label_by_carrier=True,
+        countries=frozenset({"US", "CA", "GB", "DE", "FR", "NL", "DK", "AU", "SG", "AE"}),
+    )
+    settings_model: ClassVar[type[CarrierSettings]] = DhlSettings
+
+    def __init__(self, settings: DhlSettings, session: aiohttp.ClientSession, clock: Clock) -> None:
+        self._settings = settings
+        self._session = session
+        self._clock = clock
+        self._base_url = settings.base_url.rstrip("/")
+        self._timeout = aiohttp.ClientTimeout(total=settings.timeout_s)
+        credentials = f"{settings.api_key.get_secret_value()}:{settings.api_secret.get_secret_value()}"
+        self._authorization = "Basic " + base64.b64encode(credentials.encode()).decode()
+        self._pickups: dict[str, _Pickup] = {}
+        self._booking_locks: dict[str, asyncio.Lock] = {}
+
+    async def serviceability(self, pickup: Address, drop: Address, parcel: Parcel) -> Serviceability:
+        """Countries only: MyDHL answers per product at booking time (`GET /products` is not used)."""
+        served = self.capabilities.countries
+        if pickup.country not in served or drop.country not in served:
+            return Serviceability(is_serviceable=False, reason="lane outside the countries configured for DHL")
+        return Serviceability(is_serviceable=True)
+
+    async def book_pickup(self, request: PickupRequest) -> Booking:
+        """Book once: look the reference up first, so a retry after a lost answer finds the first AWB."""
+        lock = self._booking_locks.setdefault(request.reference, asyncio.Lock())
+        async with lock:
+            retrying = self._retrying()
+            async for attempt in retrying:
+                with attempt:
+                    return await self._book_once(request)
+        raise AssertionError("tenacity ends with a result or the last error")
+
+    async def _book_once(self, request: PickupRequest) -> Booking:
+        query = wire.build_reference_lookup(request.reference, account=self._settings.account_number,
+                                            today=self._clock.now().date())
+        found = await self._send("GET", wire.TRACKING_PATH, params=query, tolerate=(404,))
+        awb = wire_tracking.parse_reference_lookup(found.body, request.reference)
+        if awb is not None:
+            known = self._pickups.get(awb)
+            return known.booking if known else Booking(carrier=self.code, awb=awb)
+        body = wire.build_shipment(request, account=self._settings.account_number,
+                                   product_code=self._settings.product_code,
+                                   planned_at=self._planned_at(request.pickup_date),
+                                   currency=self._settings.currency, close_time=self._settings.pickup_close_time)
+        reply = await self._send("POST", wire.SHIPMENTS_PATH, json_body=body)
+        booking = wire.parse_shipment(reply.body)
+        self._pickups[booking.awb] = _Pickup(booking.carrier_reference,
+                                             body["customerDetails"]["shipperDetails"], booking)
+        return booking
+
+    def _planned_at(self, pickup_date: date | None) -> datetime:
+        day = pickup_date or (self._clock.now() + timedelta(days=1)).date()
+        return datetime.combine(day, _PICKUP_AT, tzinfo=UTC)
+
+    async def label(self, awb: str) -> Booking | None:
+        """The label PDF DHL returned at booking; MyDHL 3.1.1 has no label reprint, so None if unknown here."""
+        known = self._pickups.get(awb)
+        return known.booking if known and known.booking.label_pdf else None
+
+    async def cancel(self, awb: str) -> None:
+        """Cancel the courier pickup; a second cancel is fine. Raises: CarrierRejected if the pickup is unknown."""
+        known = self._require_pickup(awb)
+        params = wire.build_pickup_cancel(self._settings.requestor_name, "Return cancelled")
+        reply = await self._call("DELETE", wire.pickup_path(known.dispatch_confirmation), params=list(params.items()),
+                                 tolerate=(400,))
+        wire.parse_pickup_cancel(reply.status, reply.body)
+
+    async def reschedule(self, awb: str, pickup_date: date, contact: Contact | None = None,
+                         address: Address | None = None) -> None:
+        """Move the pickup (PATCH /pickups/{number}), fixing the consumer's contact or address on the way."""
+        known = self._require_pickup(awb)
+        shipper = known.shipper
+        if contact is not None or address is not None:
+            original = shipper["postalAddress"]
+            fixed = wire.party(address or _address_from(original), contact or _contact_from(shipper))
+            shipper = fixed
+        body = wire.build_pickup_update(known.dispatch_confirmation, account=self._settings.account_number,
+                                        planned_at=self._planned_at(pickup_date), shipper=shipper)
+        reply = await self._call("PATCH", wire.pickup_path(known.dispatch_confirmation), json_body=body)
+        number = wire.parse_pickup_update(reply.body)
+        self._pickups[awb] = _Pickup(number, shipper, known.booking)
+
+    def _require_pickup(self, awb: str) -> _Pickup:
+        known = self._pickups.get(awb)
+        if known is None or not known.dispatch_confirmation:
+            raise CarrierRejected(self.code, f"no pickup confirmation known for {awb}; see carriers/dhl/README.md")
+        return known
+
+    async def track(self, awbs: Sequence[str]) -> list[bytes]:
+        """One raw MyDHL tracking answer per chunk of at most `track_batch` AWBs."""
+        size = min(self._settings.track_batch, self.capabilities.max_track_batch)
+        chunks = [awbs[i:i + size] for i in range(0, len(awbs), size)]
+        return [(await self._call("GET", wire.TRACKING_PATH, params=wire.build_tracking(c), tolerate=(404,))).body
+                for c in chunks]
+
+    def parse_tracking(self, raw: bytes) -> list[CarrierEvent]:
+        return wire_tracking.parse_tracking(raw)
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[CarrierEvent]:
+        return wire_tracking.parse_push(body)
+
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:
+        return wire_tracking.is_signed_push(headers, body, self._settings.webhook_secret)
+
+    def _retrying(self) -> AsyncRetrying:
+        return AsyncRetrying(retry=retry_if_exception_type(CarrierUnavailable), wait=_wait_s,
+                             stop=stop_after_attempt(self._settings.retries + 1), reraise=True)
+
+    async def _call(self, method: str, path: str, *, params: list[tuple[str, str]] | None = None,
+                    json_body: Any = None, tolerate: tuple[int, ...] = ()) -> _Reply:
+        """Send with retries on CarrierUnavailable only; every other error is final."""
+        async for attempt in self._retrying():
+            with attempt:
+                return await self._send(method, path, params=params, json_body=json_body, tolerate=tolerate)
+        raise AssertionError("tenacity ends with a result or the last error")
+
+    async def _send(self, method: str, path: str, *, params: list[tuple[str, str]] | None = None,
+                    json_body: Any = None, tolerate: tuple[int, ...] = ()) -> _Reply:
+        headers = {"Authorization": self._authorization, "Accept": "application/json",
+                   "x-version": self._settings.api_version}
+        try:
+            async with self._session.request(method, self._base_url + path, params=params, json=json_body,
+                                             headers=headers, timeout=self._timeout) as resp:
+                raw = await resp.read()
+                status, retry_after = resp.status, resp.headers.get("Retry-After")
+        except TimeoutError as exc:
+            raise CarrierUnavailable(self.code, f"{method} {path} timed out after {self._settings.timeout_s}s") from exc
+        except aiohttp.ClientError as exc:
+            raise CarrierUnavailable(self.code, f"{method} {path} failed: {exc!r}") from exc
+        if status not in tolerate:
+            wire.check_http(status, raw, retry_after)
+        return _Reply(status, raw)
+
+
+def _address_from(postal: dict[str, str]) -> Address:
+    return Address(line1=postal.get("addressLine1", ""), line2=postal.get("addressLine2", ""),
+                   city=postal.get("cityName", ""), state=postal.get("provinceCode", ""),
+                   country=postal.get("countryCode", ""), postcode=postal.get("postalCode", ""))
+
+
+def _contact_from(shipper: dict[str, Any]) -> Contact:
+    info = shipper["contactInformation"]
+    return Contact(name=info["fullName"], phone=info["phone"], email=info.get("email"),
+                   phone_region=shipper["postalAddress"]["countryCode"])

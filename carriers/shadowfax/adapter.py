@@ -1,0 +1,140 @@
+"""Shadowfax's adapter: the HTTP around `wire.py` (token header, timeouts, retries, idempotent booking)."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any, ClassVar
+
+import aiohttp
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
+
+from carriers.base import (
+    Address,
+    Booking,
+    Capabilities,
+    CarrierEvent,
+    CarrierSettings,
+    Contact,
+    Parcel,
+    PickupRequest,
+    Serviceability,
+)
+from carriers.clock import Clock
+from carriers.errors import CarrierError, CarrierRejected, CarrierUnavailable
+from carriers.shadowfax import wire
+from carriers.shadowfax.settings import ShadowfaxSettings
+
+# In-request retries stay short; a longer Retry-After is the caller's queue's business.
+_RETRY_AFTER_CAP_S = 5.0
+_BACKOFF_FIRST_S = 0.1
+_BACKOFF_MAX_S = 2.0
+
+
+def _wait_s(state: RetryCallState) -> float:
+    """Exponential backoff, or the carrier's Retry-After when it gave one (capped)."""
+    exc = state.outcome.exception() if state.outcome else None
+    if isinstance(exc, CarrierError) and exc.retry_after_s is not None:
+        return min(exc.retry_after_s, _RETRY_AFTER_CAP_S)
+    return float(min(_BACKOFF_FIRST_S * 2 ** (state.attempt_number - 1), _BACKOFF_MAX_S))
+
+
+class ShadowfaxAdapter:
+    """Reverse pickups through Shadowfax's Unified API (`/v3/clients/requests/`)."""
+
+    code: ClassVar[str] = "shadowfax"
+    name: ClassVar[str] = "Shadowfax"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        reverse_pickup=True, doorstep_qc=False, cancel=True, reschedule=False, webhook_push=True,
+        max_track_batch=50, label_by_carrier=False,
+    )
+    settings_model: ClassVar[type[CarrierSettings]] = ShadowfaxSettings
+
+    def __init__(self, settings: ShadowfaxSettings, session: aiohttp.ClientSession, clock: Clock) -> None:
+        self._settings = settings
+        self._session = session
+        self._clock = clock
+        self._base_url = settings.base_url.rstrip("/")
+        self._timeout = aiohttp.ClientTimeout(total=settings.timeout_s)
+
+    async def serviceability(self, pickup: Address, drop: Address, parcel: Parcel) -> Serviceability:
+        """Whether Shadowfax does customer pickups at `pickup` (the drop is the registered seller)."""
+        if pickup.country != "IN" or drop.country != "IN":
+            return Serviceability(is_serviceable=False, reason="Shadowfax serves Indian PIN codes only")
+        raw = await self._call("GET", wire.SERVICEABILITY_PATH, params=wire.serviceability_params(pickup.postcode))
+        if not wire.parse_serviceable(raw, pickup.postcode):
+            return Serviceability(is_serviceable=False, reason=f"no customer pickup from {pickup.postcode}")
+        return Serviceability(is_serviceable=True)
+
+    async def book_pickup(self, request: PickupRequest) -> Booking:
+        """Book once; a retry, or a second call, with the same reference returns the first AWB."""
+        body = wire.build_create(request, seller_code=self._settings.seller_code)
+        raw = await self._call("POST", wire.CREATE_PATH, json_body=body)
+        try:
+            booking = wire.parse_create(raw)
+        except wire.DuplicateRequest as duplicate:
+            # A retry after a lost answer, or a concurrent call, already booked: reuse that AWB.
+            return Booking(carrier=self.code, awb=duplicate.awb, carrier_reference=request.reference)
+        return booking.model_copy(update={"carrier_reference": booking.carrier_reference or request.reference})
+
+    async def label(self, awb: str) -> Booking | None:
+        """Shadowfax returns no label for a reverse pickup request; the gateway prints its own."""
+        return None
+
+    async def cancel(self, awb: str) -> None:
+        """Cancel before pickup; a request already cancelled is fine. Raises: CarrierRejected after pickup."""
+        raw = await self._call("POST", wire.CANCEL_PATH, json_body=wire.build_cancel(awb))
+        wire.parse_cancel(raw)
+
+    async def reschedule(self, awb: str, pickup_date: date, contact: Contact | None = None,
+                         address: Address | None = None) -> None:
+        """Not offered: no public call moves a reverse pickup (see README.md)."""
+        raise CarrierRejected(self.code, "Shadowfax has no reschedule call for reverse pickups")
+
+    async def track(self, awbs: Sequence[str]) -> list[bytes]:
+        """One raw bulk-tracking payload per chunk of at most `track_batch` AWBs."""
+        size = min(self._settings.track_batch, self.capabilities.max_track_batch)
+        return [await self._call("POST", wire.TRACK_PATH, json_body=wire.build_track(awbs[i:i + size]))
+                for i in range(0, len(awbs), size)]
+
+    def parse_tracking(self, raw: bytes) -> list[CarrierEvent]:
+        return wire.parse_tracking(raw)
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[CarrierEvent]:
+        return wire.parse_webhook(body)
+
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:
+        """The shared token registered with Shadowfax, sent back as `Authorization: Token <t>`."""
+        secret = self._settings.webhook_secret
+        if not secret:
+            return False
+        authorization = {k.lower(): v for k, v in headers.items()}.get("authorization", "")
+        scheme, _, offered = authorization.partition(" ")
+        return scheme == "Token" and hmac.compare_digest(offered.strip().encode(), secret.encode())
+
+    async def _call(self, method: str, path: str, *, params: Mapping[str, str] | None = None,
+                    json_body: Any = None) -> bytes:
+        """Send with retries on CarrierUnavailable only; every other error is final."""
+        retrying = AsyncRetrying(retry=retry_if_exception_type(CarrierUnavailable), wait=_wait_s,
+                                 stop=stop_after_attempt(self._settings.retries + 1), reraise=True)
+        async for attempt in retrying:
+            with attempt:
+                return await self._send(method, path, params=params, json_body=json_body)
+        raise AssertionError("tenacity ends with a result or the last error")
+
+    async def _send(self, method: str, path: str, *, params: Mapping[str, str] | None, json_body: Any) -> bytes:
+        headers = {"Authorization": f"Token {self._settings.token.get_secret_value()}",
+                   "Accept": "application/json"}
+        try:
+            async with self._session.request(method, self._base_url + path, params=params, json=json_body,
+                                             headers=headers, timeout=self._timeout) as resp:
+                raw = await resp.read()
+                status, retry_after = resp.status, resp.headers.get("Retry-After")
+        except TimeoutError as exc:
+            message = f"{method} {path} timed out after {self._settings.timeout_s}s"
+            raise CarrierUnavailable(self.code, message) from exc
+        except aiohttp.ClientError as exc:
+            raise CarrierUnavailable(self.code, f"{method} {path} failed: {exc!r}") from exc
+        wire.check_http(status, raw, retry_after)
+        return raw

@@ -1,0 +1,1 @@
+"""UPS: return shipments (Print Return Label) plus an on-call pickup, over UPS's REST APIs (see README.md)."""
