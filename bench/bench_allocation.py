@@ -27,7 +27,7 @@ from gateway.rules.allocation import Allocator, CarrierProfile
 from gateway.rules.config import AllocationConfig, load_rates
 from gateway.rules.facts import facts_of
 from gateway.rules.learning import OutcomeSnapshot
-from gateway.rules.merchant_rules import RulesFile, RuleSet, compile_rules
+from gateway.rules.merchant_rules import RuleSet, RulesFile, compile_rules
 from gateway.rules.serviceability import DELIVERY, PICKUP, TABLE_BYTES, read_snapshot, set_flags, store_table
 from gateway.store.keys import Keys
 from gateway.store.server import EmbeddedRedis, client_for

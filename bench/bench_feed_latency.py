@@ -17,7 +17,7 @@ import aiohttp
 
 from bench import processes
 from bench.bench_ingest import redis_server
-from bench.seed import MERCHANT, SCANS, awb_of, scan_push, seed_returns
+from bench.seed import MERCHANT, SCANS, scan_push, seed_returns
 from gateway.store.keys import Keys
 from gateway.store.server import client_for, xread_entries
 

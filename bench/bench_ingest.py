@@ -102,7 +102,7 @@ def _wait_post(port: int) -> None:
 
     for _ in range(400):
         try:
-            urllib.request.urlopen(urllib.request.Request(  # noqa: S310 - loopback only
+            urllib.request.urlopen(urllib.request.Request(
                 f"http://127.0.0.1:{port}/webhooks/carriers/x", data=b"{}", method="POST"), timeout=1)
             return
         except urllib.error.HTTPError:

@@ -34,7 +34,7 @@ def wait_http(url: str, timeout_s: float = 20) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         with contextlib.suppress(OSError):
-            urllib.request.urlopen(url, timeout=1)  # noqa: S310 - loopback only
+            urllib.request.urlopen(url, timeout=1)
             return
         time.sleep(0.05)
     raise RuntimeError(f"{url} did not come up")
@@ -46,7 +46,8 @@ def process(args: list[str], env: dict[str, str] | None = None, ready_url: str |
     """A child process pinned to one CPU when asked, stopped at the end of the block."""
     if cpu is not None and hasattr(os, "sched_setaffinity"):
         args = ["taskset", "-c", str(cpu), *args]
-    proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = open(os.environ.get("BENCH_LOG", os.devnull), "ab")  # noqa: SIM115 - closed with the process
+    proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=log, stderr=log)
     try:
         if ready_url:
             wait_http(ready_url)
@@ -57,6 +58,7 @@ def process(args: list[str], env: dict[str, str] | None = None, ready_url: str |
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        log.close()
 
 
 def gateway(redis_url: str, prefix: str, port: int, cpu: int | None = None) -> contextlib.AbstractContextManager[
@@ -67,8 +69,9 @@ def gateway(redis_url: str, prefix: str, port: int, cpu: int | None = None) -> c
 
 def worker(redis_url: str, prefix: str, cpu: int | None = None) -> contextlib.AbstractContextManager[
         subprocess.Popen[bytes]]:
-    return process([sys.executable, "-m", "gateway", "worker", "--metrics-port", "0"],
-                   env_for(redis_url, prefix, 0), None, cpu)
+    port = free_port()
+    return process([sys.executable, "-m", "gateway", "worker", "--metrics-port", str(port)],
+                   env_for(redis_url, prefix, 0), f"http://127.0.0.1:{port}/healthz", cpu)
 
 
 def bare(port: int, cpu: int | None = None) -> contextlib.AbstractContextManager[subprocess.Popen[bytes]]:

@@ -47,7 +47,8 @@ async def seed_returns(redis: aioredis.Redis, prefix: str, count: int) -> list[s
 
 def scan_push(awb: str, index: int) -> bytes:
     kind, status, nsl = SCANS[index]
-    at = datetime(2026, 11, 2, 10, 0) + timedelta(hours=6 * index)
+    # Delhivery writes IST wall-clock time without an offset.
+    at = datetime(2026, 11, 2, 10, 0, tzinfo=UTC).replace(tzinfo=None) + timedelta(hours=6 * index)
     return json.dumps({"Shipment": {"AWB": awb, "NSLCode": nsl, "Status": {
         "Status": status, "StatusType": kind, "StatusDateTime": at.strftime("%Y-%m-%dT%H:%M:%S.000"),
         "StatusLocation": "Bengaluru_Hub (Karnataka)", "Instructions": status}}}).encode()

@@ -284,13 +284,18 @@ class CarrierAdapter(Protocol):
         """The carrier's label (PDF or label data) for a booked AWB, None when it has none."""
         ...
 
-    async def cancel(self, awb: str) -> None:
-        """Cancel a booked pickup; cancelling twice is not an error."""
+    async def cancel(self, awb: str, carrier_reference: str = "") -> None:
+        """Cancel a booked pickup; cancelling twice is not an error.
+
+        `carrier_reference` is the `Booking.carrier_reference` that `book_pickup` returned: a
+        carrier that keys pickups apart from the AWB reads what it needs from it, so cancel
+        still works in a process that did not book (after a restart).
+        """
         ...
 
     async def reschedule(self, awb: str, pickup_date: date, contact: Contact | None = None,
-                         address: Address | None = None) -> None:
-        """Move a pickup to another date, fixing contact or address on the way."""
+                         address: Address | None = None, carrier_reference: str = "") -> None:
+        """Move a pickup to another date, fixing contact or address on the way (see `cancel`)."""
         ...
 
     async def track(self, awbs: Sequence[str]) -> list[bytes]:

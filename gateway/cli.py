@@ -114,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--warehouse", default="", help="the merchant's pickup location name at the carriers")
     create.set_defaults(func=_merchants_create)
     serviceability_commands.register(sub)
+    importlib.import_module("gateway.detect_cli").register(sub)
     return p
 
 

@@ -113,13 +113,13 @@ class BlueDartAdapter:
         """None: Blue Dart returns its label PDF only with the booking (`Booking.label_pdf`)."""
         return None
 
-    async def cancel(self, awb: str) -> None:
+    async def cancel(self, awb: str, carrier_reference: str = "") -> None:
         """Cancel before pickup; an AWB already cancelled is fine. Raises: CarrierRejected after pickup."""
         raw = await self._call("POST", wire.CANCEL_PATH, json_body=wire.build_cancel(awb, self._profile))
         wire.parse_cancel(raw)
 
     async def reschedule(self, awb: str, pickup_date: date, contact: Contact | None = None,
-                         address: Address | None = None) -> None:
+                         address: Address | None = None, carrier_reference: str = "") -> None:
         """Register a new pickup for the waybill on `pickup_date`, with a corrected contact or address."""
         area = await self._origin_area(address.postcode) if address is not None else ""
         body = wire.build_register_pickup(awb, pickup_date, account_profile=self._profile, account=self._account,

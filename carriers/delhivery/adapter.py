@@ -101,13 +101,13 @@ class DelhiveryAdapter:
         return Booking(carrier=self.code, awb=awb, carrier_reference=fields.get("oid", ""),
                        label_fields=fields)
 
-    async def cancel(self, awb: str) -> None:
+    async def cancel(self, awb: str, carrier_reference: str = "") -> None:
         """Cancel before pickup; an AWB already cancelled is fine. Raises: CarrierRejected after pickup."""
         raw = await self._call("POST", wire.EDIT_PATH, json_body=wire.build_cancel(awb))
         wire.parse_cancel(raw)
 
     async def reschedule(self, awb: str, pickup_date: date, contact: Contact | None = None,
-                         address: Address | None = None) -> None:
+                         address: Address | None = None, carrier_reference: str = "") -> None:
         """Fix contact/street, then ask for another pickup attempt.
 
         Delhivery takes no date for an RVP attempt: `pickup_date` is not sent (see README.md).

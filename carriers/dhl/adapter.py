@@ -126,34 +126,52 @@ class DhlAdapter:
         known = self._pickups.get(awb)
         return known.booking if known and known.booking.label_pdf else None
 
-    async def cancel(self, awb: str) -> None:
-        """Cancel the courier pickup; a second cancel is fine. Raises: CarrierRejected if the pickup is unknown."""
-        known = self._require_pickup(awb)
+    async def cancel(self, awb: str, carrier_reference: str = "") -> None:
+        """Cancel the courier pickup; a second cancel is fine.
+
+        The pickup number is this process's own, else `carrier_reference` (the dispatch confirmation
+        number `book_pickup` returned). Raises: CarrierRejected when neither is known.
+        """
+        number = self._pickup_number(awb, carrier_reference)
         params = wire.build_pickup_cancel(self._settings.requestor_name, "Return cancelled")
-        reply = await self._call("DELETE", wire.pickup_path(known.dispatch_confirmation), params=list(params.items()),
-                                 tolerate=(400,))
+        reply = await self._call("DELETE", wire.pickup_path(number), params=list(params.items()), tolerate=(400,))
         wire.parse_pickup_cancel(reply.status, reply.body)
 
     async def reschedule(self, awb: str, pickup_date: date, contact: Contact | None = None,
-                         address: Address | None = None) -> None:
-        """Move the pickup (PATCH /pickups/{number}), fixing the consumer's contact or address on the way."""
-        known = self._require_pickup(awb)
-        shipper = known.shipper
-        if contact is not None or address is not None:
-            original = shipper["postalAddress"]
-            fixed = wire.party(address or _address_from(original), contact or _contact_from(shipper))
-            shipper = fixed
-        body = wire.build_pickup_update(known.dispatch_confirmation, account=self._settings.account_number,
-                                        planned_at=self._planned_at(pickup_date), shipper=shipper)
-        reply = await self._call("PATCH", wire.pickup_path(known.dispatch_confirmation), json_body=body)
-        number = wire.parse_pickup_update(reply.body)
-        self._pickups[awb] = _Pickup(number, shipper, known.booking)
+                         address: Address | None = None, carrier_reference: str = "") -> None:
+        """Move the pickup (PATCH /pickups/{number}), fixing the consumer's contact or address on the way.
 
-    def _require_pickup(self, awb: str) -> _Pickup:
+        Raises: CarrierRejected when the pickup number is unknown, or when this process did not book
+        the pickup and was not given both contact and address (DHL wants the shipper in the PATCH).
+        """
+        number = self._pickup_number(awb, carrier_reference)
         known = self._pickups.get(awb)
-        if known is None or not known.dispatch_confirmation:
-            raise CarrierRejected(self.code, f"no pickup confirmation known for {awb}; see carriers/dhl/README.md")
-        return known
+        shipper = self._shipper(known, contact, address)
+        body = wire.build_pickup_update(number, account=self._settings.account_number,
+                                        planned_at=self._planned_at(pickup_date), shipper=shipper)
+        reply = await self._call("PATCH", wire.pickup_path(number), json_body=body)
+        moved = wire.parse_pickup_update(reply.body)
+        booking = known.booking if known else Booking(carrier=self.code, awb=awb, carrier_reference=moved)
+        self._pickups[awb] = _Pickup(moved, shipper, booking)
+
+    def _pickup_number(self, awb: str, carrier_reference: str) -> str:
+        known = self._pickups.get(awb)
+        number = known.dispatch_confirmation if known is not None else carrier_reference
+        if not number:
+            raise CarrierRejected(self.code, f"no pickup confirmation known for {awb}; pass the booking's "
+                                             "carrier_reference (see carriers/dhl/README.md)")
+        return number
+
+    def _shipper(self, known: _Pickup | None, contact: Contact | None, address: Address | None) -> dict[str, Any]:
+        if known is None:
+            if contact is None or address is None:
+                raise CarrierRejected(self.code, "moving a DHL pickup booked by another process needs the "
+                                                 "consumer's contact and address")
+            return wire.party(address, contact)
+        if contact is None and address is None:
+            return known.shipper
+        original = known.shipper["postalAddress"]
+        return wire.party(address or _address_from(original), contact or _contact_from(known.shipper))
 
     async def track(self, awbs: Sequence[str]) -> list[bytes]:
         """One raw MyDHL tracking answer per chunk of at most `track_batch` AWBs."""

@@ -95,14 +95,14 @@ class DtdcAdapter:
         pdf = wire.parse_label(raw)
         return None if pdf is None else Booking(carrier=self.code, awb=awb, label_pdf=pdf)
 
-    async def cancel(self, awb: str) -> None:
+    async def cancel(self, awb: str, carrier_reference: str = "") -> None:
         """Cancel before pickup; an AWB already cancelled is fine. Raises: CarrierRejected after pickup."""
         body = wire.build_cancel([awb], customer_code=self._settings.customer_code)
         raw = await self._call("POST", self._pxapi_url + wire.CANCEL_PATH, headers=self._api_key(), json_body=body)
         wire.parse_cancel(raw)
 
     async def reschedule(self, awb: str, pickup_date: date, contact: Contact | None = None,
-                         address: Address | None = None) -> None:
+                         address: Address | None = None, carrier_reference: str = "") -> None:
         """Raises: CarrierRejected always; DTDC has no public API to move a pickup (see README.md)."""
         raise CarrierRejected(self.code, "DTDC has no public API to reschedule a pickup")
 

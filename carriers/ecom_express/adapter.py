@@ -100,13 +100,13 @@ class EcomExpressAdapter:
         pdf = wire.parse_label(await self._call("POST", self._labels + wire.LABEL_PATH, form={"awb": awb}))
         return None if pdf is None else Booking(carrier=self.code, awb=awb, label_pdf=pdf)
 
-    async def cancel(self, awb: str) -> None:
+    async def cancel(self, awb: str, carrier_reference: str = "") -> None:
         """Cancel before pickup; an AWB already cancelled is fine. Raises: CarrierRejected after pickup."""
         raw = await self._call("POST", self._api + wire.CANCEL_PATH, form=wire.build_cancel([awb]))
         wire.parse_cancel(raw, awb)
 
     async def reschedule(self, awb: str, pickup_date: date, contact: Contact | None = None,
-                         address: Address | None = None) -> None:
+                         address: Address | None = None, carrier_reference: str = "") -> None:
         """Not supported: the NDR-resolution payload is undocumented (see README.md).
 
         Raises: CarrierRejected always.

@@ -91,12 +91,12 @@ class EkartAdapter:
         pdf = wire.parse_label(raw)
         return None if pdf is None else Booking(carrier=self.code, awb=awb, label_pdf=pdf)
 
-    async def cancel(self, awb: str) -> None:
+    async def cancel(self, awb: str, carrier_reference: str = "") -> None:
         """Cancel before pickup; an id already cancelled is fine. Raises: CarrierRejected after pickup."""
         wire.parse_cancel(await self._authed("DELETE", wire.CANCEL_PATH, params={"tracking_id": awb}))
 
     async def reschedule(self, awb: str, pickup_date: date, contact: Contact | None = None,
-                         address: Address | None = None) -> None:
+                         address: Address | None = None, carrier_reference: str = "") -> None:
         """Ask for another attempt on `pickup_date` (Ekart takes 1-7 days ahead), fixing phone/address.
 
         Raises: CarrierRejected when Ekart refuses (wrong status, date out of range).

@@ -111,7 +111,7 @@ class FedexAdapter:
         if entry.pickup is None:
             entry.pickup = await self._book_pickup(request, awb)
             self._remember(awb, entry)
-        return entry.booking.model_copy(update={"carrier_reference": entry.pickup.confirmation_code})
+        return entry.booking.model_copy(update={"carrier_reference": entry.pickup.reference})
 
     async def _find(self, reference: str) -> str | None:
         body = wire.build_reference_lookup(reference, account_number=self._settings.account_number)
@@ -138,16 +138,18 @@ class FedexAdapter:
         entry = self._booked.get(awb)
         return entry.booking if entry is not None else None
 
-    async def cancel(self, awb: str) -> None:
-        """Cancel the pickup we know of and the return shipment; a second cancel is a no-op.
+    async def cancel(self, awb: str, carrier_reference: str = "") -> None:
+        """Cancel the on-call pickup and the return shipment; a second cancel is a no-op.
 
+        The pickup is this process's own, else the one encoded in `carrier_reference` (see README.md).
         Raises: CarrierRejected when FedEx refuses and the shipment is not already cancelled.
         """
         entry = self._booked.get(awb)
-        if entry is not None and entry.pickup is not None:
-            body = wire.build_pickup_cancel(entry.pickup, account_number=self._settings.account_number)
-            wire.parse_pickup_cancel(await self._call("PUT", wire.PICKUP_CANCEL_PATH, body))
-            entry.pickup = None
+        handle = entry.pickup if entry is not None else wire.PickupHandle.from_reference(carrier_reference)
+        if handle is not None:
+            await self._cancel_pickup(handle)
+            if entry is not None:
+                entry.pickup = None
         body = wire.build_cancel(awb, account_number=self._settings.account_number)
         try:
             is_cancelled = wire.parse_cancel(await self._call("PUT", wire.SHIP_CANCEL_PATH, body))
@@ -156,13 +158,22 @@ class FedexAdapter:
         if not is_cancelled and not await self._is_cancelled(awb):
             raise CarrierRejected(self.code, f"FedEx refused to cancel {awb}")
 
+    async def _cancel_pickup(self, handle: wire.PickupHandle) -> None:
+        body = wire.build_pickup_cancel(handle, account_number=self._settings.account_number)
+        try:
+            wire.parse_pickup_cancel(await self._call("PUT", wire.PICKUP_CANCEL_PATH, body))
+        except CarrierRejected:
+            # Already cancelled (a repeat from another process) or already collected: the
+            # shipment's own cancel answer below tells the two apart.
+            pass
+
     async def _is_cancelled(self, awb: str) -> bool:
         events = wire_track.parse_tracking(await self._call("POST", wire.TRACK_PATH, wire.build_track([awb])))
         latest = max(events, key=lambda e: e.occurred_at, default=None)
         return latest is not None and latest.code == wire_track.CANCELLED_CODE
 
     async def reschedule(self, awb: str, pickup_date: date, contact: Contact | None = None,
-                         address: Address | None = None) -> None:
+                         address: Address | None = None, carrier_reference: str = "") -> None:
         """Not offered: FedEx's Pickup API has no change call (see README.md). Raises: CarrierRejected."""
         raise CarrierRejected(self.code, "FedEx pickups cannot be rescheduled; cancel and book again")
 

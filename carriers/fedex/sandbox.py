@@ -291,6 +291,12 @@ def adapter_settings(base_url: str) -> dict[str, Any]:
     return {"base_url": base_url, "api_key": API_KEY, "secret_key": SECRET_KEY, "account_number": ACCOUNT}
 
 
+def has_open_pickup(app: web.Application, awb: str) -> bool:
+    """Whether a pickup booked for `awb` is still open (the contract suite checks cancel reaches it)."""
+    booking = app[CONTROL_KEY].bookings.get(awb)
+    return booking is not None and any(not p["cancelled"] for p in booking.request["pickups"].values())
+
+
 def webhook_example(control: SandboxControl, awb: str, secret: str) -> tuple[dict[str, str], bytes]:
     """The AIV push FedEx would send for `awb` now (detailed response), signed with `secret`."""
     booking = control.bookings[awb]

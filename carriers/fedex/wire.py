@@ -59,6 +59,24 @@ class PickupHandle:
     carrier_code: str
     location: str = ""
 
+    @property
+    def reference(self) -> str:
+        """The handle as `Booking.carrier_reference`: `code:date:carrier[:location]`, all cancel needs."""
+        return ":".join(p for p in (self.confirmation_code, self.scheduled_date.isoformat(), self.carrier_code,
+                                    self.location) if p)
+
+    @classmethod
+    def from_reference(cls, reference: str) -> PickupHandle | None:
+        """The handle in a `reference`, None for one without a date (a bare code from an older booking)."""
+        parts = reference.split(":")
+        if len(parts) not in (3, 4) or not all(parts):
+            return None
+        try:
+            day = date.fromisoformat(parts[1])
+        except ValueError:
+            return None
+        return cls(parts[0], day, parts[2], parts[3] if len(parts) == 4 else "")
+
 
 # -- requests -------------------------------------------------------------------------------
 

@@ -82,13 +82,13 @@ class ShadowfaxAdapter:
         """Shadowfax returns no label for a reverse pickup request; the gateway prints its own."""
         return None
 
-    async def cancel(self, awb: str) -> None:
+    async def cancel(self, awb: str, carrier_reference: str = "") -> None:
         """Cancel before pickup; a request already cancelled is fine. Raises: CarrierRejected after pickup."""
         raw = await self._call("POST", wire.CANCEL_PATH, json_body=wire.build_cancel(awb))
         wire.parse_cancel(raw)
 
     async def reschedule(self, awb: str, pickup_date: date, contact: Contact | None = None,
-                         address: Address | None = None) -> None:
+                         address: Address | None = None, carrier_reference: str = "") -> None:
         """Not offered: no public call moves a reverse pickup (see README.md)."""
         raise CarrierRejected(self.code, "Shadowfax has no reschedule call for reverse pickups")
 

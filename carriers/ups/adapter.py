@@ -126,16 +126,23 @@ class UpsAdapter:
         entry = self._booked.get(awb)
         return entry.booking if entry is not None else None
 
-    async def cancel(self, awb: str) -> None:
-        """Cancel the on-call pickup we know of and void the shipment; a second cancel is a no-op.
+    async def cancel(self, awb: str, carrier_reference: str = "") -> None:
+        """Cancel the on-call pickup and void the shipment; a second cancel is a no-op.
 
+        The pickup is this process's PRN, else `carrier_reference` (the PRN `book_pickup` returned).
         Raises: CarrierRejected when UPS refuses and the shipment is not already voided.
         """
         entry = self._booked.get(awb)
-        if entry is not None and entry.prn:
-            raw = await self._call("DELETE", wire.PICKUP_CANCEL_PATH, headers={"Prn": entry.prn})
-            wire.parse_pickup_cancel(raw)
-            entry.prn = ""
+        prn = entry.prn if entry is not None else carrier_reference
+        if prn:
+            try:
+                wire.parse_pickup_cancel(await self._call("DELETE", wire.PICKUP_CANCEL_PATH, headers={"Prn": prn}))
+            except CarrierRejected:
+                # Already cancelled (a repeat from another process) or already collected: the
+                # void's answer below tells the two apart.
+                pass
+            if entry is not None:
+                entry.prn = ""
         try:
             is_voided = wire.parse_void(await self._call("DELETE", wire.void_path(awb)))
         except CarrierRejected:
@@ -149,7 +156,7 @@ class UpsAdapter:
         return latest is not None and latest.code_type in wire_track.VOIDED_TYPES
 
     async def reschedule(self, awb: str, pickup_date: date, contact: Contact | None = None,
-                         address: Address | None = None) -> None:
+                         address: Address | None = None, carrier_reference: str = "") -> None:
         """Not offered: UPS's Pickup API has no change call (see README.md). Raises: CarrierRejected."""
         raise CarrierRejected(self.code, "UPS pickups cannot be rescheduled; cancel and book again")
 

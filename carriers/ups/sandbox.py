@@ -260,6 +260,12 @@ def adapter_settings(base_url: str) -> dict[str, Any]:
     return {"base_url": base_url, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "account_number": ACCOUNT}
 
 
+def has_open_pickup(app: web.Application, awb: str) -> bool:
+    """Whether a pickup booked for `awb` is still open (the contract suite checks cancel reaches it)."""
+    booking = app[CONTROL_KEY].bookings.get(awb)
+    return booking is not None and any(not p["cancelled"] for p in booking.request["prns"].values())
+
+
 def webhook_example(control: SandboxControl, awb: str, secret: str) -> tuple[dict[str, str], bytes]:
     """The Track Alert push UPS would send for the latest activity of `awb`, with the agreed credential."""
     booking = control.bookings[awb]

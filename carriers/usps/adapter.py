@@ -56,8 +56,6 @@ class _Pickup:
 
     confirmation: str
     body: dict[str, Any]
-    address: Address
-    contact: Contact
 
 
 class UspsAdapter:
@@ -124,23 +122,28 @@ class UspsAdapter:
             await self._cancel_label(awb)
             raise
         confirmation, _ = wire.parse_pickup(reply.body)
-        self._pickups[awb] = _Pickup(confirmation, body, request.pickup_address, request.pickup_contact)
+        self._pickups[awb] = _Pickup(confirmation, body)
 
     async def label(self, awb: str) -> Booking | None:
         """The label PDF USPS returned at booking, None when this process did not book it."""
         return next((b for b in self._bookings.values() if b.awb == awb and b.label_pdf), None)
 
-    async def cancel(self, awb: str) -> None:
-        """Void the label (CANCELED, or DISPUTED once mailed) and cancel its pickup; twice is fine."""
+    async def cancel(self, awb: str, carrier_reference: str = "") -> None:
+        """Void the label (CANCELED, or DISPUTED once mailed) and cancel its pickup; twice is fine.
+
+        The pickup is found by its confirmation number: this process's own, else `carrier_reference`.
+        """
         await self._cancel_label(awb)
         known = self._pickups.get(awb)
-        if known is None:
+        confirmation = known.confirmation if known is not None else carrier_reference
+        if not confirmation:
             return
-        etag = await self._etag(known.confirmation)
-        if etag is not None:
+        current = await self._current(confirmation)
+        if current is not None:
             # 404: someone cancelled it between our GET and DELETE; the outcome is the same.
-            await self._api("DELETE", wire.pickup_path(known.confirmation), headers={"If-Match": etag},
+            await self._api("DELETE", wire.pickup_path(confirmation), headers={"If-Match": current[0]},
                             tolerate=(404,))
+        self._pickups.pop(awb, None)
 
     async def _cancel_label(self, awb: str) -> None:
         headers = {wire.PAYMENT_HEADER: await self._payment.get()}
@@ -152,29 +155,31 @@ class UspsAdapter:
         wire.parse_label_cancel(reply.body)
 
     async def reschedule(self, awb: str, pickup_date: date, contact: Contact | None = None,
-                         address: Address | None = None) -> None:
-        """Move the carrier pickup (PUT with the ETag from a fresh GET). Raises: CarrierRejected if unknown."""
-        known = self._pickups.get(awb)
-        if known is None:
-            raise CarrierRejected(self.code, f"no pickup known for {awb}; see carriers/usps/README.md")
-        place, person = address or known.address, contact or known.contact
-        body = wire.pickup_body(place, person, pickup_date=pickup_date.isoformat(),
-                                weight_lb=known.body["estimatedWeight"],
-                                package_location=self._settings.package_location,
-                                instructions=known.body["pickupLocation"]["specialInstructions"])
-        etag = await self._etag(known.confirmation)
-        if etag is None:
-            raise CarrierRejected(self.code, f"pickup {known.confirmation} no longer exists")
-        reply = await self._api("PUT", wire.pickup_path(known.confirmation), json_body=body, headers={"If-Match": etag})
-        confirmation, _ = wire.parse_pickup(reply.body)
-        self._pickups[awb] = _Pickup(confirmation, body, place, person)
+                         address: Address | None = None, carrier_reference: str = "") -> None:
+        """Move the carrier pickup (PUT with the ETag from a fresh GET). Raises: CarrierRejected if unknown.
 
-    async def _etag(self, confirmation: str) -> str | None:
-        """The ETag USPS wants in If-Match (valid 1 h), None when the pickup is gone."""
+        A pickup this process did not book is found by `carrier_reference` and moved from the body USPS holds.
+        """
+        known = self._pickups.get(awb)
+        confirmation = known.confirmation if known is not None else carrier_reference
+        if not confirmation:
+            raise CarrierRejected(self.code, f"no pickup known for {awb}; pass the booking's carrier_reference")
+        current = await self._current(confirmation)
+        if current is None:
+            raise CarrierRejected(self.code, f"pickup {confirmation} no longer exists")
+        etag, held = current
+        stored = known.body if known is not None else held
+        body = wire.moved_pickup(stored, pickup_date=pickup_date.isoformat(), place=address, contact=contact)
+        reply = await self._api("PUT", wire.pickup_path(confirmation), json_body=body, headers={"If-Match": etag})
+        number, _ = wire.parse_pickup(reply.body)
+        self._pickups[awb] = _Pickup(number, body)
+
+    async def _current(self, confirmation: str) -> tuple[str, dict[str, Any]] | None:
+        """The ETag USPS wants in If-Match (valid 1 h) and the pickup it holds, None when it is gone."""
         reply = await self._api("GET", wire.pickup_path(confirmation), tolerate=(404,))
         if reply.status == 404:
             return None
-        return reply.headers.get("ETag") or ""
+        return reply.headers.get("ETag") or "", wire.parse_pickup_request(reply.body)
 
     async def track(self, awbs: Sequence[str]) -> list[bytes]:
         """One raw DETAIL answer per tracking number (the v3 GET takes one)."""

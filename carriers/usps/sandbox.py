@@ -275,6 +275,14 @@ def make_app(control: SandboxControl | None = None) -> web.Application:
     return app
 
 
+def has_open_pickup(app: web.Application, awb: str) -> bool:
+    """Whether a carrier pickup for `awb`'s return is still scheduled (the contract suite checks cancel reaches it)."""
+    booking = app[CONTROL_KEY].bookings.get(awb)
+    marker = f"Return {booking.reference}" if booking is not None else None
+    return any(p.body["pickupLocation"].get("specialInstructions") == marker
+               for p in app[STATE_KEY].pickups.values())
+
+
 def adapter_settings(base_url: str) -> dict[str, Any]:
     """Settings that point a UspsAdapter at this sandbox (used by the contract suite and demo)."""
     return {"base_url": base_url, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "crid": "56982563",

@@ -100,14 +100,9 @@ def build_return_label(request: PickupRequest, *, mail_class: str, rate_indicato
 
 def address(place: Address, contact: Contact, *, is_firm: bool = False) -> dict[str, str]:
     """A `DomesticLabelAddress`: ZIP and ZIP+4 apart, a 10-digit phone."""
-    zip5, _, plus4 = place.postcode.partition("-")
     first, _, last = contact.name.partition(" ")
-    body = {"streetAddress": place.line1, "city": place.city, "state": place.state, "ZIPCode": zip5}
+    body = _street(place)
     body |= {"firm": contact.name} if is_firm else {"firstName": first, "lastName": last or first}
-    if place.line2:
-        body["secondaryAddress"] = place.line2
-    if plus4:
-        body["ZIPPlus4"] = plus4
     body["phone"] = contact.national_phone
     if contact.email:
         body["email"] = contact.email
@@ -123,14 +118,37 @@ def build_pickup(request: PickupRequest, *, pickup_date: str, package_location: 
 
 def pickup_body(place: Address, contact: Contact, *, pickup_date: str, weight_lb: float,
                 package_location: str, instructions: str) -> dict[str, Any]:
-    first, _, last = contact.name.partition(" ")
-    street = {k: v for k, v in address(place, contact).items()
-              if k in ("streetAddress", "secondaryAddress", "city", "state", "ZIPCode", "ZIPPlus4")}
-    reach: dict[str, str] = {"email": contact.email} if contact.email else {"phone": contact.national_phone}
     return {"pickupDate": pickup_date,
-            "pickupAddress": {"firstName": first, "lastName": last or first, "address": street, "contact": [reach]},
+            "pickupAddress": {**_pickup_person(contact), "address": _street(place)},
             "packages": [{"packageType": "RETURNS", "packageCount": 1}], "estimatedWeight": weight_lb,
             "pickupLocation": {"packageLocation": package_location, "specialInstructions": instructions}}
+
+
+def moved_pickup(stored: dict[str, Any], *, pickup_date: str, place: Address | None = None,
+                 contact: Contact | None = None) -> dict[str, Any]:
+    """A pickup body as USPS holds it, moved to `pickup_date` with the address or contact replaced."""
+    person = dict(stored.get("pickupAddress") or {})
+    if contact is not None:
+        person |= _pickup_person(contact)
+    if place is not None:
+        person["address"] = _street(place)
+    return {**stored, "pickupDate": pickup_date, "pickupAddress": person}
+
+
+def _pickup_person(contact: Contact) -> dict[str, Any]:
+    first, _, last = contact.name.partition(" ")
+    reach: dict[str, str] = {"email": contact.email} if contact.email else {"phone": contact.national_phone}
+    return {"firstName": first, "lastName": last or first, "contact": [reach]}
+
+
+def _street(place: Address) -> dict[str, str]:
+    zip5, _, plus4 = place.postcode.partition("-")
+    street = {"streetAddress": place.line1, "city": place.city, "state": place.state, "ZIPCode": zip5}
+    if place.line2:
+        street["secondaryAddress"] = place.line2
+    if plus4:
+        street["ZIPPlus4"] = plus4
+    return street
 
 
 def pounds(grams: int) -> float:
@@ -249,6 +267,15 @@ def parse_pickup(raw: bytes) -> tuple[str, str]:
     if not number:
         raise CarrierResponseInvalid(CARRIER, "pickup response without confirmationNumber")
     return str(number), str(body.get("pickupDate") or "")
+
+
+def parse_pickup_request(raw: bytes) -> dict[str, Any]:
+    """The pickup body USPS holds (GET answer): `carrierPickupRequest`, or the echo at top level as in USPSEX."""
+    body = load_object(raw, "pickup answer")
+    echo = body.get("carrierPickupRequest")
+    if isinstance(echo, dict):
+        return echo
+    return {k: v for k, v in body.items() if k != "confirmationNumber"}
 
 
 def parse_label_cancel(raw: bytes) -> str:

@@ -81,13 +81,13 @@ class XpressbeesAdapter:
         """Xpressbees returns no label for a reverse pickup; the gateway prints its own."""
         return None
 
-    async def cancel(self, awb: str) -> None:
+    async def cancel(self, awb: str, carrier_reference: str = "") -> None:
         """Cancel before pickup (RTO-notify); an AWB already cancelled is fine. Raises: CarrierRejected."""
         body = wire.build_cancel(awb, xb_key=self._settings.xb_key.get_secret_value())
         wire.parse_cancel(await self._call(self._client_api + wire.CANCEL_PATH, body))
 
     async def reschedule(self, awb: str, pickup_date: date, contact: Contact | None = None,
-                         address: Address | None = None) -> None:
+                         address: Address | None = None, carrier_reference: str = "") -> None:
         """Not offered: Xpressbees re-attempts a failed pickup itself (see README.md)."""
         raise CarrierRejected(self.code, "Xpressbees has no reschedule call for reverse pickups")
 

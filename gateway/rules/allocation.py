@@ -12,7 +12,7 @@ with the reason (and the rule, when a rule did it).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from carriers.base import CarrierAdapter
 from gateway.rules.config import AllocationConfig, RateCard, Rates
@@ -46,14 +46,13 @@ class _RuleEffects:
     force: tuple[str, str] | None
 
 
-def _effects(fired: list[CompiledRule], ruleset: RuleSet, cfg: AllocationConfig) -> _RuleEffects:
-    weights = (ruleset.weights or cfg.weights).normalised()
+def _effects(fired: list[CompiledRule], weights: tuple[float, float, float]) -> _RuleEffects:
     excluded: dict[str, str] = {}
     preferred: dict[str, tuple[str, ...]] = {}
     force: tuple[str, str] | None = None
     for rule in fired:
         if rule.weights is not None:
-            weights = rule.weights.normalised()
+            weights = rule.weights
         for code in rule.exclude:
             excluded.setdefault(code, rule.name)
         for code in rule.prefer:
@@ -63,30 +62,46 @@ def _effects(fired: list[CompiledRule], ruleset: RuleSet, cfg: AllocationConfig)
     return _RuleEffects(weights, excluded, preferred, force)
 
 
-@dataclass(frozen=True)
 class Allocator:
     """The carriers Backhaul may use and the operator's allocation config."""
 
-    profiles: Mapping[str, CarrierProfile]
-    cfg: AllocationConfig = field(default_factory=AllocationConfig)
+    def __init__(self, profiles: Mapping[str, CarrierProfile], cfg: AllocationConfig | None = None) -> None:
+        self.profiles = dict(profiles)
+        self.cfg = cfg or AllocationConfig()
+        # Read once: pydantic attribute access and sorting cost more than the ranking itself.
+        self._ordered = tuple(self.profiles[c] for c in sorted(self.profiles))
+        self._weights = self.cfg.weights.normalised()
+        self._learning = self.cfg.learning
+        self._bonus = self.cfg.preference_bonus
+        self._cards = {p.code: (p.rate_card.slab_g, {z: (r.first, r.extra) for z, r in p.rate_card.zones.items()})
+                       for p in self._ordered if p.rate_card is not None}
+
+    def price(self, code: str, zone: str, weight_g: int) -> float | None:
+        """`RateCard.price` from plain tuples (the same figures, read without pydantic on the hot path)."""
+        card = self._cards.get(code)
+        rate = card[1].get(zone) if card else None
+        if card is None or rate is None:
+            return None
+        slabs = -(-weight_g // card[0]) or 1
+        return rate[0] + (slabs - 1) * rate[1]
 
     def rank(self, facts: Facts, ruleset: RuleSet, tables: ServiceabilitySnapshot, outcomes: OutcomeSnapshot,
              full: frozenset[str] = frozenset(), requested: str | None = None) -> Decision:
         """The carriers that may take this return, best first, and the ones that may not, with why."""
         fired = ruleset.fire(facts)
-        fx = _effects(fired, ruleset, self.cfg)
+        fx = _effects(fired, ruleset.weights or self._weights)
         excluded: list[Excluded] = []
         eligible: list[tuple[CarrierProfile, str]] = []
-        for code in sorted(self.profiles):
-            profile = self.profiles[code]
-            why = self._filter(profile, facts, ruleset, full, requested) or _by_rule(code, fx)
+        for profile in self._ordered:
+            why = self._filter(profile, facts, ruleset, full, requested) or _by_rule(profile.code, fx)
             if why is not None:
                 excluded.append(why)
                 continue
-            seen = tables.serves(code, (facts.pickup_country, facts.pickup_pin), (facts.drop_country, facts.drop_pin))
+            seen = tables.serves_slots(profile.code, facts.pickup_country, facts.pickup_slot, facts.drop_country,
+                                       facts.drop_slot)
             if seen is False:
-                excluded.append(Excluded(code, "not_serviceable", f"no pickup at {facts.pickup_pin} "
-                                         f"or no delivery to {facts.drop_pin} in {code}'s serviceability table"))
+                excluded.append(Excluded(profile.code, "not_serviceable", f"no pickup at {facts.pickup_pin} or no "
+                                         f"delivery to {facts.drop_pin} in {profile.code}'s serviceability table"))
                 continue
             eligible.append((profile, "live" if seen is None else "table"))
         ranked = self._score(eligible, facts, outcomes, fx)
@@ -118,8 +133,8 @@ class Allocator:
                fx: _RuleEffects) -> list[Scored]:
         if not eligible:
             return []
-        prices = [p.rate_card.price(f.zone, f.weight_g) if p.rate_card else None for p, _ in eligible]
-        estimates = [outcomes.estimate(p.code, f.area, f.now_s, self.cfg.learning) for p, _ in eligible]
+        prices = [self.price(p.code, f.zone, f.weight_g) for p, _ in eligible]
+        estimates = [outcomes.estimate(p.code, f.area, f.now_s, self._learning) for p, _ in eligible]
         known = [x for x in prices if x is not None]
         cheapest = min(known) if known else None
         best_rate = max(e.success_rate for e in estimates)
@@ -130,10 +145,11 @@ class Allocator:
             cost = _NO_PRICE_SCORE if price is None or cheapest is None else (cheapest / price if price > 0 else 1.0)
             rel, speed = est.success_rate / best_rate, fastest / est.turnaround_h
             by = fx.preferred.get(p.code, ())
-            pref = self.cfg.preference_bonus * len(by)
+            pref = self._bonus * len(by)
+            # Rounded so float noise cannot reorder carriers whose scores are equal.
             total = round(wc * cost + wr * rel + ws * speed + pref, 9)
-            out.append(Scored(p.code, total, round(cost, 6), round(rel, 6), round(speed, 6), round(pref, 6), price,
-                              round(est.success_rate, 6), round(est.turnaround_h, 3), round(est.attempts, 3), seen, by))
+            out.append(Scored(p.code, total, cost, rel, speed, pref, price, est.success_rate, est.turnaround_h,
+                              est.attempts, seen, by))
         out.sort(key=lambda s: (-s.score, s.carrier))
         return out
 

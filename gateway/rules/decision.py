@@ -1,7 +1,8 @@
 """What an allocation decided and why: stored with the return, served by the preview API.
 
-Plain dataclasses (cheap to build on the hot path); pydantic validates and serializes them
-as fields of `Return`.
+Plain dataclasses, not frozen: a frozen dataclass sets each field through object.__setattr__,
+which tripled the cost of a decision. Nothing mutates them after `rank` returns. Pydantic
+validates and serializes them as fields of `Return`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Scored:
     """A ranked carrier with each criterion's score (0..1) and the figures behind them."""
 
@@ -28,7 +29,7 @@ class Scored:
     preferred_by: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Excluded:
     carrier: str
     reason: str

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from carriers.base import Address, Item, Parcel
+from gateway.rules.serviceability import pin_index
 from gateway.rules.zones import area_of, zone_of
 
 
@@ -27,6 +28,8 @@ class Facts:
     minute: int
     needs_qc: bool
     now_s: float
+    pickup_slot: int | None = None  # the PINs' places in the serviceability bitmaps
+    drop_slot: int | None = None
 
 
 def facts_of(pickup: Address, drop: Address, parcel: Parcel, items: list[Item] | tuple[Item, ...],
@@ -41,4 +44,6 @@ def facts_of(pickup: Address, drop: Address, parcel: Parcel, items: list[Item] |
         order_value=float(sum(i.price * i.quantity for i in items)),
         categories=frozenset(i.category for i in items), skus=frozenset(i.sku for i in items),
         customer_tier=customer_tier or "", weekday=local.weekday(), minute=local.hour * 60 + local.minute,
-        needs_qc=needs_qc or any(i.qc is not None for i in items), now_s=now.timestamp())
+        needs_qc=needs_qc or any(i.qc is not None for i in items), now_s=now.timestamp(),
+        pickup_slot=pin_index(pickup.postcode) if pickup.country == "IN" else None,
+        drop_slot=pin_index(drop.postcode) if drop.country == "IN" else None)

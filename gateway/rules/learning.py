@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 _RECORD = resources.files("gateway.rules").joinpath("record_outcome.lua").read_text(encoding="utf-8")
 _DAY_S = 86_400.0
+_MEMO_MAX = 200_000
 
 # [successes, attempts, turnaround_sum_s, turnaround_count, as_of_epoch_s]
 Stat = tuple[float, float, float, float, float]
@@ -53,8 +54,19 @@ class OutcomeSnapshot:
 
     stats: Mapping[str, Mapping[str, Stat]] = field(default_factory=dict)
     version: int = -1
+    _memo: dict[tuple[str, str, int, int], Estimate] = field(default_factory=dict, compare=False, repr=False)
 
     def estimate(self, carrier: str, area: str, now_s: float, cfg: Learning) -> Estimate:
+        """The smoothed estimate as of the start of `now_s`'s minute (memoised: decay within a minute is noise)."""
+        key = (carrier, area, int(now_s // 60), id(cfg))  # configs live as long as the process
+        found = self._memo.get(key)
+        if found is None:
+            if len(self._memo) > _MEMO_MAX:
+                self._memo.clear()
+            found = self._memo[key] = self._estimate(carrier, area, key[2] * 60.0, cfg)
+        return found
+
+    def _estimate(self, carrier: str, area: str, now_s: float, cfg: Learning) -> Estimate:
         by_area = self.stats.get(carrier, {})
         half_life_s = cfg.half_life_days * _DAY_S
         rate, turnaround_s = cfg.prior_success, cfg.prior_turnaround_h * 3600

@@ -112,7 +112,7 @@ class CompiledRule:
     prefer: frozenset[str]
     exclude: frozenset[str]
     force: str | None
-    weights: Weights | None
+    weights: tuple[float, float, float] | None  # normalised (cost, reliability, speed)
 
     def holds(self, facts: Facts) -> bool:
         return all(p(facts) for p in self.predicates)
@@ -125,12 +125,19 @@ class RuleSet:
     merchant: str
     timezone: ZoneInfo
     carriers: frozenset[str] | None
-    weights: Weights | None
+    weights: tuple[float, float, float] | None  # normalised (cost, reliability, speed)
     rules: tuple[CompiledRule, ...]
     source: str = ""
 
     def fire(self, facts: Facts) -> list[CompiledRule]:
-        return [r for r in self.rules if r.holds(facts)]
+        fired = []
+        for rule in self.rules:  # a plain loop: this is the hot path of every decision
+            for holds in rule.predicates:
+                if not holds(facts):
+                    break
+            else:
+                fired.append(rule)
+        return fired
 
 
 EMPTY = RuleSet("*", ZoneInfo("Asia/Kolkata"), None, None, ())
@@ -181,9 +188,11 @@ def compile_when(w: When) -> tuple[Predicate, ...]:
 
 def compile_rules(doc: RulesFile, source: str = "") -> RuleSet:
     rules = tuple(CompiledRule(r.name, compile_when(r.when), frozenset(r.then.prefer), frozenset(r.then.exclude),
-                               r.then.force, r.then.weights) for r in doc.rules)
+                               r.then.force, r.then.weights.normalised() if r.then.weights else None)
+                  for r in doc.rules)
     carriers = frozenset(doc.carriers) if doc.carriers is not None else None
-    return RuleSet(doc.merchant, ZoneInfo(doc.timezone), carriers, doc.weights, rules, source)
+    weights = doc.weights.normalised() if doc.weights else None
+    return RuleSet(doc.merchant, ZoneInfo(doc.timezone), carriers, weights, rules, source)
 
 
 def _rule_lines(text: str) -> list[int]:

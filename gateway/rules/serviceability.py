@@ -54,12 +54,14 @@ class CarrierTable:
     rows: int = 0
 
     def flags(self, country: str, postcode: str) -> int:
+        return self.slot_flags(country, pin_index(postcode) if country == "IN" else None)
+
+    def slot_flags(self, country: str, slot: int | None) -> int:
         if country != "IN":
             return self.countries.get(country, 0)
-        idx = pin_index(postcode)
-        if idx is None or not self.bits:
+        if slot is None or not self.bits:
             return 0
-        return (self.bits[idx >> 2] >> ((idx & 3) * 2)) & 3
+        return (self.bits[slot >> 2] >> ((slot & 3) * 2)) & 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +77,15 @@ class ServiceabilitySnapshot:
         if table is None:
             return None
         return bool(table.flags(*pickup) & PICKUP) and bool(table.flags(*drop) & DELIVERY)
+
+    def serves_slots(self, carrier: str, pickup_country: str, pickup_slot: int | None, drop_country: str,
+                     drop_slot: int | None) -> bool | None:
+        """`serves` for PINs already turned into bitmap slots (the allocator's hot path)."""
+        table = self.tables.get(carrier)
+        if table is None:
+            return None
+        return bool(table.slot_flags(pickup_country, pickup_slot) & PICKUP) and bool(
+            table.slot_flags(drop_country, drop_slot) & DELIVERY)
 
 
 async def store_table(redis: aioredis.Redis, keys: Keys, carrier: str, bits: bytes,

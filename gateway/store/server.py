@@ -45,9 +45,15 @@ class EmbeddedRedis:
             self._server = None
 
 
-def client_for(url: str, **kwargs: Any) -> aioredis.Redis:
-    """An asyncio Redis client with string replies."""
-    return aioredis.Redis.from_url(url, decode_responses=True, health_check_interval=30, **kwargs)
+def client_for(url: str, max_connections: int = 128, **kwargs: Any) -> aioredis.Redis:
+    """An asyncio Redis client with string replies.
+
+    Its pool is bounded and blocking: under a burst, callers wait for a free connection
+    instead of failing with "Too many connections".
+    """
+    pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=20,
+                                                    decode_responses=True, health_check_interval=30, **kwargs)
+    return aioredis.Redis.from_pool(pool)
 
 
 async def check(client: aioredis.Redis) -> None:

@@ -25,8 +25,8 @@ from carriers.sandbox import SandboxControl
 from gateway import keys
 from gateway.app import create_app
 from gateway.booking import Booker
-from gateway.rules.serviceability import DELIVERY, PICKUP, TABLE_BYTES, set_flags, store_table
 from gateway.rules.service import build_rules
+from gateway.rules.serviceability import DELIVERY, PICKUP, TABLE_BYTES, set_flags, store_table
 from gateway.settings import carrier_settings
 from gateway.store.keys import Keys
 from tests.integration.conftest import START, System, return_body, sandbox_settings, seed_merchant

@@ -15,7 +15,7 @@ from gateway.rules.config import Learning
 from gateway.rules.learning import OutcomeLog
 from gateway.rules.serviceability import ServiceabilityTables, read_snapshot
 from gateway.store.keys import Keys
-from tests.integration.conftest import START
+from tests.integration.conftest import START, System
 
 ROOT = Path(__file__).parents[2]
 CSV = """\
@@ -80,3 +80,19 @@ async def test_capacity_is_shared_and_released(redis: aioredis.Redis, key_prefix
     assert await one.reserve("acme", START + timedelta(days=1))  # a new day, a new count
     ttl = await redis.ttl(Keys(key_prefix).capacity("acme", START.date().isoformat()))
     assert 0 < ttl
+
+
+async def test_observe_records_pickup_outcomes_of_a_tracked_return(system: System) -> None:
+    from gateway import keys
+
+    system.control.set_scenario("pickup_failed", reason_code="EOD-11")
+    created = await system.create()
+    for _ in range(10):
+        await system.advance(hours=8)
+    store, outcomes = system.app[keys.RETURNS], system.app[keys.RULES].outcomes
+    ret = await store.get(system.merchant.id, created["id"])
+    assert ret is not None
+    assert await outcomes.observe(ret, await store.events(ret.merchant_id, ret.id)) == 2  # one failed, one picked up
+    outcomes.check_every_s = 0
+    est = (await outcomes.current()).estimate("delhivery", "560", system.clock.now().timestamp(), outcomes.cfg)
+    assert 1.8 < est.attempts <= 2 and est.success_rate < 0.85  # two attempts, a day or two old

@@ -17,7 +17,7 @@ from gateway.rules.allocation import Allocator, CarrierProfile
 from gateway.rules.config import AllocationConfig, RateCard, ZoneRate
 from gateway.rules.facts import Facts, facts_of
 from gateway.rules.learning import OutcomeSnapshot
-from gateway.rules.merchant_rules import EMPTY, RulesFile, RuleSet, compile_rules
+from gateway.rules.merchant_rules import EMPTY, RuleSet, RulesFile, compile_rules
 from gateway.rules.serviceability import DELIVERY, PICKUP, TABLE_BYTES, CarrierTable, ServiceabilitySnapshot, set_flags
 
 MONDAY_NOON_IST = datetime(2026, 11, 2, 6, 30, tzinfo=UTC)
