@@ -111,6 +111,7 @@ async def run_demo(settings: Settings, port: int = 8080, sandbox_port: int = 808
     settings = settings.model_copy(update={
         "public_url": base, "port": port, "poll_interval_s": 3 * 3600.0, "poll_tick_s": 3600.0,
         "carriers": {**settings.carriers, "delhivery": carrier}, "carrier_order": ["delhivery"],
+        "webhook_allow_private_urls": True,
         "data_dir": settings.data_dir / "demo"})
     clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
     control = SandboxControl(clock)

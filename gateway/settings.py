@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     webhook_deliveries_kept: int = Field(default=100, ge=1)
     webhook_dead_letters_kept: int = Field(default=10_000, ge=1)
     webhook_endpoints_max: int = Field(default=20, ge=1)
+    # Refuse webhook URLs on private or loopback addresses (SSRF); tests and the demo allow them.
+    webhook_allow_private_urls: bool = False
     carrier_order: list[str] = Field(default_factory=lambda: ["delhivery"])
     config_dir: Path = Field(default=DEFAULT_CONFIG_DIR, description="allocation, rates, rules/, policy")
     carriers: dict[str, dict[str, Any]] = Field(default_factory=dict)

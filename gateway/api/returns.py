@@ -143,8 +143,8 @@ async def cancel(request: web.Request) -> web.Response:
                           f"status is {current.status.value}; only a return not yet picked up can be cancelled")
         if current.shipment is not None:
             hub = request.app[keys.CARRIERS]
-            awb, code = current.shipment.awb, current.shipment.carrier
-            await hub.call(code, "cancel", lambda: hub.get(code).cancel(awb))
+            awb, code, ref = current.shipment.awb, current.shipment.carrier, current.shipment.carrier_reference
+            await hub.call(code, "cancel", lambda: hub.get(code).cancel(awb, ref))
         event = merchant_cancel_event(current.shipment.carrier if current.shipment else "backhaul",
                                    current.shipment.awb if current.shipment else current.id,
                                    request.app[keys.CLOCK].now())

@@ -60,7 +60,8 @@ async def _reschedule(request: web.Request, ret: Return, form: dict[str, str], v
         raise BadInput
     assert ret.shipment is not None
     adapter, awb = request.app[keys.CARRIERS].get(ret.shipment.carrier), ret.shipment.awb
-    await _carrier_call(request, ret, "reschedule", lambda: adapter.reschedule(awb, day))
+    ref = ret.shipment.carrier_reference
+    await _carrier_call(request, ret, "reschedule", lambda: adapter.reschedule(awb, day, carrier_reference=ref))
     return _event(ret, form["nonce"], Status.PICKUP_SCHEDULED, Reason.RESCHEDULE_REQUESTED,
                   estimates.CUSTOMER_RESCHEDULE, f"The customer asked for a new pickup on {day.isoformat()}",
                   day.isoformat(), request)
@@ -86,8 +87,9 @@ async def _contact(request: web.Request, ret: Return, form: dict[str, str], visi
     contact, address = _corrections(ret, form)
     assert ret.shipment is not None
     adapter, awb = request.app[keys.CARRIERS].get(ret.shipment.carrier), ret.shipment.awb
+    ref = ret.shipment.carrier_reference
     day = estimates.working_days_after(visit.fmt.local_date(request.app[keys.CLOCK].now()), 1)[0]
-    await _carrier_call(request, ret, "reschedule", lambda: adapter.reschedule(awb, day, contact, address))
+    await _carrier_call(request, ret, "reschedule", lambda: adapter.reschedule(awb, day, contact, address, ref))
 
     def corrected(current: Return) -> Return:
         fixed = {"customer": contact} if contact else {}
@@ -104,7 +106,8 @@ async def _contact(request: web.Request, ret: Return, form: dict[str, str], visi
 async def _cancel(request: web.Request, ret: Return, form: dict[str, str], visit: Visit) -> TrackingEvent:
     assert ret.shipment is not None
     adapter, awb = request.app[keys.CARRIERS].get(ret.shipment.carrier), ret.shipment.awb
-    await _carrier_call(request, ret, "cancel", lambda: adapter.cancel(awb))
+    ref = ret.shipment.carrier_reference
+    await _carrier_call(request, ret, "cancel", lambda: adapter.cancel(awb, ref))
     return _event(ret, form["nonce"], Status.CANCELLED, Reason.OTHER, estimates.CUSTOMER_CANCEL,
                   "The customer cancelled the return", "", request)
 

@@ -39,6 +39,11 @@ def _message(entry_id: str, event: TrackingEvent) -> bytes:
     return f"id: {entry_id}\nevent: tracking\ndata: {data}\n\n".encode()
 
 
+def _is_open(request: web.Request) -> bool:
+    """Whether the browser is still there; checked after every read, so a closed page ends the loop."""
+    return request.transport is not None and not request.transport.is_closing()
+
+
 @routes.get("/t/{token}/live")
 async def live(request: web.Request) -> web.StreamResponse:
     found = await load(request)
@@ -55,7 +60,7 @@ async def live(request: web.Request) -> web.StreamResponse:
     loop = asyncio.get_running_loop()
     ends_at, quiet_since = loop.time() + STREAM_LIFETIME_S, loop.time()
     try:
-        while loop.time() < ends_at:
+        while loop.time() < ends_at and _is_open(request):
             batches = await redis.xread({feed: cursor}, count=100, block=BLOCK_MS)
             for _stream, entries in batches or []:
                 for entry_id, fields in entries:

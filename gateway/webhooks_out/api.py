@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from aiohttp import web
 
 from gateway import keys
@@ -40,10 +42,26 @@ def _query_problem(field: str, message: str) -> Problem:
                    [{"field": field, "message": message, "type": "value_error"}])
 
 
+def is_private_host(host: str) -> bool:
+    """Whether a URL's host is an address inside the operator's network (SSRF guard)."""
+    name = host.strip("[]").lower().rstrip(".")
+    if name == "localhost" or name.endswith((".localhost", ".local", ".internal")):
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return address.is_private or address.is_loopback or address.is_link_local or address.is_reserved
+
+
 @routes.post("/v1/webhook-endpoints")
 async def create_endpoint(request: web.Request) -> web.Response:
     merchant = await merchant_of(request)
     body = validate(EndpointCreate, parse_json(await request.read()))
+    if not request.app[keys.SETTINGS].webhook_allow_private_urls and is_private_host(body.url.host or ""):
+        raise Problem(422, "validation-error", "The request body is not valid",
+                      "url: points at a private, loopback or link-local address",
+                      [{"field": "url", "message": "private, loopback or link-local address", "type": "value_error"}])
     try:
         endpoint = await endpoint_store(request.app).create(merchant.id, body, request.app[keys.CLOCK].now())
     except TooManyEndpoints as exc:

@@ -19,8 +19,11 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 @pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    """Fails (never skips) when chromium is missing: `.ci/run` installs it with apt-get."""
+async def browser(site: Site) -> AsyncIterator[Browser]:
+    """Fails (never skips) when chromium is missing: `.ci/run` installs it with apt-get.
+
+    It takes `site` so that it closes first: open pages (and their live streams) end before the servers stop.
+    """
     executable = CHROMIUM if CHROMIUM.exists() else Path(shutil.which("chromium") or CHROMIUM)
     if not executable.exists():
         pytest.fail(f"chromium not found at {CHROMIUM}: install Debian's package (apt-get install chromium)",

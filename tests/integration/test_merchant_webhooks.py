@@ -292,3 +292,18 @@ async def test_a_send_whose_bookkeeping_was_lost_is_sent_again_with_the_same_id(
     s.clock.advance(timedelta(seconds=d.deps.lease_s + 1))
     await hooked.dispatch()
     assert hooked.receiver.types_of(ret["id"]) == await hooked.feed_types(ret["id"])
+
+
+async def test_private_urls_are_refused_unless_allowed(system: System, aiohttp_client: Any, redis_url: str) -> None:
+    from gateway import keys as app_keys
+    from gateway.app import create_app
+
+    strict = system.app[app_keys.SETTINGS].model_copy(update={"webhook_allow_private_urls": False})
+    client = await aiohttp_client(create_app(strict, redis_url))
+    for url in ("http://127.0.0.1:9/hook", "http://10.1.2.3/hook", "http://[::1]/hook", "http://localhost/x",
+                "http://169.254.169.254/latest/meta-data"):
+        resp = await client.post("/v1/webhook-endpoints", json={"url": url}, headers=system.auth)
+        assert resp.status == 422, url
+        assert (await resp.json())["errors"][0]["field"] == "url"
+    ok = await client.post("/v1/webhook-endpoints", json={"url": "https://hooks.example.com/bh"}, headers=system.auth)
+    assert ok.status == 201

@@ -1,0 +1,1 @@
+"""Acme Parcel: a fictional JSON carrier, the complete example of docs/adding-a-carrier.md."""

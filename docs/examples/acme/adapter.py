@@ -1,0 +1,107 @@
+"""Acme Parcel's adapter: the HTTP around `wire.py` (bearer key, timeouts, retries on transient errors)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any, ClassVar
+
+import aiohttp
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
+
+from carriers.base import (
+    Address,
+    Booking,
+    Capabilities,
+    CarrierEvent,
+    CarrierSettings,
+    Contact,
+    Parcel,
+    PickupRequest,
+    Serviceability,
+)
+from carriers.clock import Clock
+from carriers.errors import CarrierError, CarrierRejected, CarrierUnavailable
+
+from . import wire
+from .settings import AcmeSettings
+
+
+def _wait_s(state: RetryCallState) -> float:
+    """The carrier's Retry-After (capped at 5 s) when it gave one, else exponential backoff."""
+    exc = state.outcome.exception() if state.outcome else None
+    if isinstance(exc, CarrierError) and exc.retry_after_s is not None:
+        return min(exc.retry_after_s, 5.0)
+    return min(0.1 * 2 ** (state.attempt_number - 1), 2.0)
+
+
+class AcmeAdapter:
+    """Reverse pickups through Acme Parcel's JSON API."""
+
+    code: ClassVar[str] = "acme"
+    name: ClassVar[str] = "Acme Parcel"
+    capabilities: ClassVar[Capabilities] = Capabilities(webhook_push=True, max_track_batch=50)
+    settings_model: ClassVar[type[CarrierSettings]] = AcmeSettings
+
+    def __init__(self, settings: AcmeSettings, session: aiohttp.ClientSession, clock: Clock) -> None:
+        self._settings = settings
+        self._session = session
+        self._base_url = settings.base_url.rstrip("/")
+        self._timeout = aiohttp.ClientTimeout(total=settings.timeout_s)
+
+    async def serviceability(self, pickup: Address, drop: Address, parcel: Parcel) -> Serviceability:
+        """Country only; Acme refuses an unserved PIN code at booking (NotServiceable)."""
+        return Serviceability(is_serviceable=pickup.country == drop.country == "IN")
+
+    async def book_pickup(self, request: PickupRequest) -> Booking:
+        """Acme keys bookings by our reference, so a retry after a lost answer gets the first AWB."""
+        return wire.parse_booking(await self._call("POST", wire.PICKUPS_PATH, wire.build_booking(request)))
+
+    async def label(self, awb: str) -> Booking | None:
+        return None  # Acme prints no label; the gateway prints its own.
+
+    async def cancel(self, awb: str, carrier_reference: str = "") -> None:
+        """Cancel before pickup; Acme answers a second cancel like the first."""
+        await self._call("POST", wire.cancel_path(awb), {})
+
+    async def reschedule(self, awb: str, pickup_date: date, contact: Contact | None = None,
+                         address: Address | None = None, carrier_reference: str = "") -> None:
+        raise CarrierRejected(self.code, "Acme has no reschedule call")
+
+    async def track(self, awbs: Sequence[str]) -> list[bytes]:
+        size = self._settings.track_batch
+        return [await self._call("GET", wire.TRACKING_PATH, params={"awb": ",".join(awbs[i:i + size])})
+                for i in range(0, len(awbs), size)]
+
+    def parse_tracking(self, raw: bytes) -> list[CarrierEvent]:
+        return wire.parse_tracking(raw)
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[CarrierEvent]:
+        return wire.parse_webhook(body)
+
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:
+        offered = {k.lower(): v for k, v in headers.items()}.get(wire.SIGNATURE_HEADER, "")
+        return wire.is_signed(self._settings.webhook_secret, offered, body)
+
+    async def _call(self, method: str, path: str, json_body: Any = None,
+                    params: Mapping[str, str] | None = None) -> bytes:
+        """Send, retrying CarrierUnavailable only; every other error is final."""
+        retrying = AsyncRetrying(retry=retry_if_exception_type(CarrierUnavailable), wait=_wait_s,
+                                 stop=stop_after_attempt(self._settings.retries + 1), reraise=True)
+        async for attempt in retrying:
+            with attempt:
+                return await self._send(method, path, json_body, params)
+        raise AssertionError("tenacity ends with a result or the last error")
+
+    async def _send(self, method: str, path: str, json_body: Any, params: Mapping[str, str] | None) -> bytes:
+        headers = {"Authorization": f"Bearer {self._settings.api_key.get_secret_value()}"}
+        try:
+            async with self._session.request(method, self._base_url + path, json=json_body, params=params,
+                                             headers=headers, timeout=self._timeout) as resp:
+                raw, status, retry_after = await resp.read(), resp.status, resp.headers.get("Retry-After")
+        except TimeoutError as exc:
+            raise CarrierUnavailable(self.code, f"{method} {path} timed out") from exc
+        except aiohttp.ClientError as exc:
+            raise CarrierUnavailable(self.code, f"{method} {path} failed: {exc!r}") from exc
+        wire.check_http(status, raw, retry_after)
+        return raw
