@@ -46,7 +46,7 @@ def process(args: list[str], env: dict[str, str] | None = None, ready_url: str |
     """A child process pinned to one CPU when asked, stopped at the end of the block."""
     if cpu is not None and hasattr(os, "sched_setaffinity"):
         args = ["taskset", "-c", str(cpu), *args]
-    log = open(os.environ.get("BENCH_LOG", os.devnull), "ab")  # noqa: SIM115 - closed with the process
+    log = open(os.environ.get("BENCH_LOG", os.devnull), "ab")  # closed with the process below
     proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=log, stderr=log)
     try:
         if ready_url:

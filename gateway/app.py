@@ -28,6 +28,7 @@ from gateway.ingest import Ingestor
 from gateway.metrics import Metrics
 from gateway.pages import routes as page_routes
 from gateway.problems import problem_middleware
+from gateway.rules.commands import load_missing
 from gateway.rules.service import build_rules
 from gateway.settings import Settings
 from gateway.store.idempotency import IdempotencyStore
@@ -78,7 +79,8 @@ def _services(app: web.Application) -> None:
     app[keys.CARRIERS] = hub
     app[keys.RULES] = build_rules(s, redis, k, hub.adapters)
     app[keys.BOOKER] = Booker(app[keys.RETURNS], hub, m, app[keys.RULES])
-    app[keys.INGESTOR] = Ingestor(app[keys.RETURNS], load_maps(required=hub.adapters), m, clock, s.poll_interval_s)
+    app[keys.INGESTOR] = Ingestor(app[keys.RETURNS], load_maps(required=hub.adapters), m, clock, s.poll_interval_s,
+                                  app[keys.RULES].outcomes)
     app[keys.INBOUND] = GroupCommit(redis, k.inbound(), s.inbound_maxlen)
 
 
@@ -119,6 +121,8 @@ def create_app(settings: Settings, redis_url: str, clock: Clock | None = None,
         try:
             await check(app[keys.REDIS])
             _services(app)
+            if settings.serviceability_autoload:
+                await load_missing(settings, app[keys.REDIS], app[keys.CARRIERS].adapters)
             yield
         finally:
             await app[keys.HTTP].close()

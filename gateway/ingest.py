@@ -18,6 +18,7 @@ from carriers.base import CarrierEvent
 from carriers.clock import Clock
 from gateway.metrics import Metrics
 from gateway.models import Return
+from gateway.rules.learning import OutcomeLog
 from gateway.store.returns import ReturnStore, is_done
 from normalizers.engine import normalize
 from normalizers.maps import StatusMap
@@ -44,6 +45,8 @@ class Ingestor:
     metrics: Metrics
     clock: Clock
     poll_interval_s: float
+    # Pickup outcomes feed the allocation's learned success rates (gateway/rules/learning.py).
+    outcomes: OutcomeLog | None = None
 
     def to_tracking(self, carrier: str, events: Sequence[CarrierEvent]) -> list[TrackingEvent]:
         status_map = self.maps[carrier]
@@ -77,6 +80,8 @@ class Ingestor:
             return None
         for te in result.new_events:
             self.metrics.events.labels(carrier, source, te.status.value).inc()
+        if self.outcomes is not None:
+            await self.outcomes.observe(result.ret, result.new_events)
         await self.after_apply(result.ret)
         return result.ret
 

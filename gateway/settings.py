@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     webhook_endpoints_max: int = Field(default=20, ge=1)
     # Refuse webhook URLs on private or loopback addresses (SSRF); tests and the demo allow them.
     webhook_allow_private_urls: bool = False
+    # Load config/serviceability/<slug>.csv at start for carriers with no table in Redis yet.
+    serviceability_autoload: bool = True
     carrier_order: list[str] = Field(default_factory=lambda: ["delhivery"])
     config_dir: Path = Field(default=DEFAULT_CONFIG_DIR, description="allocation, rates, rules/, policy")
     carriers: dict[str, dict[str, Any]] = Field(default_factory=dict)

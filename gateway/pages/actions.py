@@ -92,8 +92,9 @@ async def _contact(request: web.Request, ret: Return, form: dict[str, str], visi
     await _carrier_call(request, ret, "reschedule", lambda: adapter.reschedule(awb, day, contact, address, ref))
 
     def corrected(current: Return) -> Return:
-        fixed = {"customer": contact} if contact else {}
-        fixed |= {"pickup_address": address} if address else {}
+        fixed: dict[str, Contact | Address] = {"customer": contact} if contact else {}
+        if address:
+            fixed["pickup_address"] = address
         return current.model_copy(update={"request": current.request.model_copy(update=fixed)})
 
     await request.app[keys.RETURNS].update(ret.merchant_id, ret.id, corrected)

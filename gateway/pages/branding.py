@@ -85,7 +85,7 @@ def branding_fields(config_dir: Path, merchant_name: str) -> dict[str, Any]:
     if entry is None:
         return {}
     try:
-        return dict(Branding.model_validate(entry))
+        return Branding.model_validate(entry).model_dump()
     except ValidationError as exc:
         raise ConfigError(describe_errors(exc, path)) from exc
 
@@ -119,14 +119,14 @@ def readable_on_white(color: str, ratio: float = 4.5) -> str:
     return _DARK_TEXT
 
 
-def palette(merchant: Merchant) -> dict[str, str]:
-    """The CSS custom properties of one merchant's page."""
-    primary = merchant.primary_color if re.fullmatch(_COLOR, merchant.primary_color) else "#1f4b99"
-    accent = readable_on_white(merchant.accent_color)
+def palette(primary: str = "#1f4b99", accent: str = "#0f766e", font: FontChoice = "system") -> dict[str, str]:
+    """The CSS custom properties of a page in these colours and font."""
+    primary = primary if re.fullmatch(_COLOR, primary) else "#1f4b99"
+    readable = readable_on_white(accent if re.fullmatch(_COLOR, accent) else "#0f766e")
     return {
         "brand": primary,
         "on-brand": text_on(primary),
-        "accent": accent,
-        "on-accent": text_on(accent),
-        "font": FONT_STACKS.get(merchant.font, FONT_STACKS["system"]),
+        "accent": readable,
+        "on-accent": text_on(readable),
+        "font": FONT_STACKS.get(font, FONT_STACKS["system"]),
     }

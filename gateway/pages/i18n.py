@@ -71,7 +71,7 @@ def _accepted(header: str) -> list[str]:
 
 def choose_language(query_lang: str | None, accept_language: str) -> str:
     """`?lang=` when it names a page language, else the best Accept-Language match, else English."""
-    if query_lang in LANGUAGES:
+    if query_lang is not None and query_lang in LANGUAGES:
         return query_lang
     for tag in _accepted(accept_language):
         primary = tag.split("-")[0].split("_")[0].lower()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from typing import cast
 
 from aiohttp import web
 
@@ -22,6 +23,7 @@ routes = web.RouteTableDef()
 BLOCK_MS = 2000
 KEEPALIVE_S = 15.0
 STREAM_LIFETIME_S = 300.0
+Batches = list[tuple[str, list[tuple[str, dict[str, str]]]]]
 _STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 
 
@@ -61,7 +63,7 @@ async def live(request: web.Request) -> web.StreamResponse:
     ends_at, quiet_since = loop.time() + STREAM_LIFETIME_S, loop.time()
     try:
         while loop.time() < ends_at and _is_open(request):
-            batches = await redis.xread({feed: cursor}, count=100, block=BLOCK_MS)
+            batches = cast(Batches, await redis.xread({feed: cursor}, count=100, block=BLOCK_MS))
             for _stream, entries in batches or []:
                 for entry_id, fields in entries:
                     cursor = str(entry_id)

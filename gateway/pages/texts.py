@@ -12,7 +12,7 @@ from types import MappingProxyType
 from normalizers.taxonomy import Reason, Status
 
 
-def N_(message: str) -> str:  # noqa: N802 - the conventional gettext no-op marker
+def N_(message: str) -> str:
     """Mark a string for extraction without translating it here."""
     return message
 

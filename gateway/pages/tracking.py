@@ -47,8 +47,7 @@ def error_page(request: web.Request, kind: str) -> web.Response:
     lang = choose_language(request.query.get("lang"), request.headers.get("Accept-Language", ""))
     status = 429 if kind == "too_many" else 404
     context = {"lang": lang, "kind": kind, "nonce": secrets.token_urlsafe(12),
-               "css": palette(Merchant.model_construct(primary_color="#1f4b99", accent_color="#0f766e",
-                                                       font="system"))}
+               "css": palette()}
     response = render(lang, "tracking_error.html", context, status)
     if status == 429:
         response.headers["Retry-After"] = "60"

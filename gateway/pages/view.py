@@ -31,9 +31,11 @@ class Visit:
     lang: str
     fmt: Formatter
     base: str
+    tz_param: str = ""
 
     def url(self, suffix: str = "", **query: str) -> str:
-        params = {"lang": self.lang, **{k: v for k, v in query.items() if v}}
+        params = {"lang": self.lang, "tz": self.tz_param, **query}
+        params = {k: v for k, v in params.items() if v}
         return f"{self.base}/t/{self.token}{suffix}?{urlencode(params)}"
 
 
@@ -41,7 +43,8 @@ def visit_for(request: web.Request, ret: Return, merchant: Merchant, lang: str |
     chosen = choose_language(lang or request.query.get("lang"), request.headers.get("Accept-Language", ""))
     tz = choose_time_zone(request.query.get("tz"), ret.request.pickup_address.country, merchant.time_zone)
     base = (merchant.public_url or request.app[keys.SETTINGS].public_url).rstrip("/")
-    return Visit(ret.tracking_token, chosen, Formatter(chosen, tz), base)
+    asked_tz = request.query.get("tz", "")
+    return Visit(ret.tracking_token, chosen, Formatter(chosen, tz), base, asked_tz if str(tz) == asked_tz else "")
 
 
 def mask_phone(phone: str) -> str:
@@ -130,7 +133,7 @@ def page_context(request: web.Request, ret: Return, merchant: Merchant, events: 
         "languages": [{"code": c, "name": n, "url": visit.url(lang=c)} for c, n in LANGUAGES.items()],
         "merchant": merchant,
         "brand_name": merchant.display_name or merchant.name,
-        "css": palette(merchant),
+        "css": palette(merchant.primary_color, merchant.accent_color, merchant.font),
         "nonce": secrets.token_urlsafe(12),
         "headline": gettext(texts.HEADLINES[state.status]),
         "detail": gettext(texts.DETAILS[state.status]),

@@ -123,6 +123,26 @@ async def load_file(settings: Settings, url: str, carrier: str, path: Path, out:
     return table
 
 
+async def load_missing(settings: Settings, redis: Any, carriers: Iterable[str]) -> list[str]:
+    """Load `config/serviceability/<slug>.csv` for each carrier that has no table in Redis yet.
+
+    Runs at start, so a fresh deployment (and the demo) allocate from tables at once; a table
+    already loaded, perhaps a newer one from `serviceability load`, is left alone.
+    """
+    keys = Keys(settings.key_prefix)
+    loaded = []
+    for carrier in carriers:
+        path = settings.config_dir / "serviceability" / f"{carrier}.csv"
+        if not path.exists() or await redis.hexists(keys.serviceability_meta(), carrier):
+            continue
+        table = parse_table(path.read_text(encoding="utf-8").splitlines())
+        if table.loaded:
+            await store_table(redis, keys, carrier, bytes(table.bits), table.countries, table.loaded,
+                              datetime.now(UTC).isoformat())
+            loaded.append(carrier)
+    return loaded
+
+
 def _load(args: argparse.Namespace, settings: Settings) -> None:
     from gateway.runtime import redis_url
 

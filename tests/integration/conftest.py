@@ -78,7 +78,7 @@ def sandbox_settings(sandbox_url: str, prefix: str, **overrides: Any) -> Setting
                               "client_name": "ACME", "warehouse": "ACME-BHW", "timeout_s": 2, "retries": 2,
                               "webhook_secret": WEBHOOK_SECRET}}
     values: dict[str, Any] = {"key_prefix": prefix, "poll_interval_s": 1800, "poll_tick_s": 3600,
-                              "webhook_allow_private_urls": True,
+                              "webhook_allow_private_urls": True, "serviceability_autoload": False,
                               "carriers": carriers, "carrier_order": ["delhivery"]}
     values.update(overrides)
     return Settings(**values)

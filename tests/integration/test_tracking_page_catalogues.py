@@ -82,3 +82,13 @@ def test_form_tokens_bind_page_action_and_time() -> None:
             forms.verify(*args)
     with pytest.raises(forms.FormRefused, match="expired"):
         forms.verify("s3cret", "page-token", "cancel", token, now + timedelta(hours=1))
+
+
+def test_demo_branding_in_config_is_valid() -> None:
+    from gateway.models import Merchant
+    from gateway.pages.branding import branding_fields
+
+    fields = branding_fields(ROOT / "config", "Demo Store")
+    assert fields["recommendations"] and fields["primary_color"].startswith("#")
+    Merchant.model_validate({"id": "mer_x", "name": "Demo Store", "created_at": "2026-11-02T00:00:00Z", **fields})
+    assert branding_fields(ROOT / "config", "No Such Store") == {}

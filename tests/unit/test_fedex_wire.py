@@ -284,3 +284,13 @@ def test_eta_only_codes_stay_unmapped() -> None:
     for code in ("AE", "AO"):
         event = CarrierEvent(carrier="fedex", awb="1", code=code, occurred_at=datetime(2026, 11, 2, tzinfo=UTC))
         assert STATUS_MAP.lookup(event) is None
+
+
+def test_a_pickup_handle_travels_as_the_carrier_reference() -> None:
+    ground = wire.PickupHandle("1001", date(2026, 11, 3), "FDXG")
+    express = wire.PickupHandle("2002", date(2026, 11, 4), "FDXE", "NQAA")
+    assert ground.reference == "1001:2026-11-03:FDXG"
+    assert wire.PickupHandle.from_reference(ground.reference) == ground
+    assert wire.PickupHandle.from_reference(express.reference) == express
+    for legacy in ("1001", "", "1001:yesterday:FDXG", "1001::FDXG"):
+        assert wire.PickupHandle.from_reference(legacy) is None

@@ -234,3 +234,23 @@ def test_map_scopes_codes_by_leg(code_type: str, code: str, status: Status, reas
 def test_ambiguous_codes_stay_unmapped(code: str) -> None:
     event = CarrierEvent(carrier="usps", awb="1", code=code, occurred_at=datetime(2026, 11, 3, tzinfo=UTC))
     assert load_map(MAPS_DIR / "usps.yaml").lookup(event) is None
+
+
+def test_a_held_pickup_moves_to_another_day_with_fixed_contact_or_address() -> None:
+    held = wire.build_pickup(make_request(), pickup_date="2026-11-03", package_location="FRONT_DOOR")
+    moved = wire.moved_pickup(held, pickup_date="2026-11-05")
+    assert moved == held | {"pickupDate": "2026-11-05"}
+    phone = wire.moved_pickup(held, pickup_date="2026-11-05",
+                              contact=Contact(name="Ann Lee", phone="2125550199", phone_region="US"))
+    assert phone["pickupAddress"]["contact"] == [{"phone": "2125550199"}]
+    assert phone["pickupAddress"]["address"] == held["pickupAddress"]["address"]
+    place = Address(line1="1 Main St", city="Albany", state="NY", postcode="12207", country="US")
+    assert wire.moved_pickup(held, pickup_date="2026-11-05", place=place)["pickupAddress"]["address"] == \
+        {"streetAddress": "1 Main St", "city": "Albany", "state": "NY", "ZIPCode": "12207"}
+
+
+def test_the_held_pickup_is_read_from_the_echo_or_the_top_level() -> None:
+    body = {"pickupDate": "2026-11-03", "estimatedWeight": 1.8}
+    spec = json.dumps({"confirmationNumber": "WTC1", "carrierPickupRequest": body}).encode()
+    usposex = json.dumps({"confirmationNumber": "WTC1", **body}).encode()
+    assert wire.parse_pickup_request(spec) == body == wire.parse_pickup_request(usposex)

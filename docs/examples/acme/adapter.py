@@ -32,7 +32,7 @@ def _wait_s(state: RetryCallState) -> float:
     exc = state.outcome.exception() if state.outcome else None
     if isinstance(exc, CarrierError) and exc.retry_after_s is not None:
         return min(exc.retry_after_s, 5.0)
-    return min(0.1 * 2 ** (state.attempt_number - 1), 2.0)
+    return float(min(0.1 * 2 ** (state.attempt_number - 1), 2.0))
 
 
 class AcmeAdapter:
