@@ -181,7 +181,8 @@ class Booker:
             try:
                 orphan = await adapter.find_booking(ret.id)
                 if orphan is not None:
-                    await self.hub.call(code, "cancel", lambda a=adapter, awb=orphan.awb: a.cancel(awb))
+                    await self.hub.call(code, "cancel",
+                                        lambda a=adapter, o=orphan: a.cancel(o.awb, o.carrier_reference))
                     await self.record_attempt(ret, code, "orphan_cancelled", f"cancelled duplicate AWB {orphan.awb}")
                     self.metrics.booking_orphans.labels(code, "cancelled").inc()
             except CarrierError as exc:
