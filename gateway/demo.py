@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,9 +17,10 @@ from aiohttp import web
 
 from carriers.base import Address, Contact
 from carriers.clock import ManualClock
-from carriers.delhivery import sandbox as delhivery_sandbox
+from carriers.registry import adapter_class, registered_codes
 from carriers.sandbox import SandboxControl
 from gateway.app import POLLER, create_app
+from gateway.pages.branding import branding_fields
 from gateway.runtime import redis_url, serve_until_stopped
 from gateway.settings import Settings
 from gateway.store.keys import Keys
@@ -49,8 +51,10 @@ DEMO_RETURNS: list[dict[str, Any]] = [
 async def _seed(settings: Settings, url: str, clock: ManualClock) -> tuple[str, str]:
     client = client_for(url)
     try:
+        branding = {"display_name": "Demo Store", "support_email": "help@demo.example",
+                    **branding_fields(settings.config_dir, "Demo Store")}
         merchant, key = await MerchantStore(client, Keys(settings.key_prefix), clock).create(
-            "Demo Store", display_name="Demo Store", warehouse="BACKHAUL-DEMO-WH", support_email="help@demo.example",
+            "Demo Store", warehouse="BACKHAUL-DEMO-WH", **branding,
             return_address=Address(line1="Plot 5, Logistics Park", city="Bhiwandi", state="Maharashtra",
                                    postcode="421302"),
             return_contact=Contact(name="Demo Store Returns", phone="9800000001"))
@@ -59,22 +63,29 @@ async def _seed(settings: Settings, url: str, clock: ManualClock) -> tuple[str, 
     return merchant.id, key
 
 
-async def _create_returns(base: str, key: str, control: SandboxControl) -> list[dict[str, Any]]:
+async def _create_returns(base: str, key: str, controls: list[SandboxControl]) -> list[dict[str, Any]]:
     created = []
     async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {key}"}) as http:
         for i, body in enumerate(DEMO_RETURNS):
-            if i == 1:
-                control.set_scenario("pickup_failed", reason_code="EOD-11")
+            for control in controls:
+                control.scenarios.clear()
+                if i == 1:  # whichever carrier the allocation picks fails this pickup once
+                    control.set_scenario("pickup_failed")
             async with http.post(f"{base}/v1/returns", json=body,
                                  headers={"Idempotency-Key": f"demo-{body['order_id']}"}) as resp:
                 created.append(await resp.json())
+        for control in controls:
+            control.scenarios.clear()
     return created
 
 
-def _banner(base: str, sandbox: str, key: str, returns: list[dict[str, Any]]) -> str:
-    lines = ["", "Backhaul demo is running.", f"  gateway:  {base}", f"  sandbox:  {sandbox}  (Delhivery)",
-             f"  API key:  {key}", "", "Tracking pages (open in a browser):"]
-    lines += [f"  {r['order_id']}: {r['tracking_url']}" for r in returns]
+def _banner(base: str, sandboxes: list[tuple[str, SandboxControl, Any, int]], key: str,
+            returns: list[dict[str, Any]]) -> str:
+    ports = ", ".join(f"{code} :{port}" for code, _, _, port in sandboxes)
+    lines = ["", "Backhaul demo is running.", f"  gateway:    {base}", f"  sandboxes:  {ports}",
+             f"  API key:    {key}", "", "Tracking pages (open in a browser):"]
+    lines += [f"  {r['order_id']} via {(r.get('shipment') or {}).get('carrier', '?')}: {r['tracking_url']}"
+              for r in returns]
     first = returns[0]
     lines += ["", "Label PDF of the first return:",
               f"  curl -s -H 'Authorization: Bearer {key}' -o label.pdf {first['label_url']}",
@@ -103,27 +114,41 @@ async def _drive_clock(app: web.Application, clock: ManualClock, key: str, base:
                 await asyncio.wait_for(stop.wait(), TICK_S)
 
 
+def _sandboxes(clock: ManualClock, first_port: int) -> list[tuple[str, SandboxControl, Any, int]]:
+    """Every registered carrier's sandbox, on consecutive ports, all on the demo's one clock."""
+    out = []
+    for offset, code in enumerate(registered_codes()):
+        module = importlib.import_module(adapter_class(code).__module__.rsplit(".", 1)[0] + ".sandbox")
+        control = SandboxControl(clock)
+        out.append((code, control, module, first_port + offset))
+    return out
+
+
+def _demo_settings(settings: Settings, base: str, port: int,
+                   sandboxes: list[tuple[str, SandboxControl, Any, int]]) -> Settings:
+    carriers = {code: {**module.adapter_settings(f"http://127.0.0.1:{sandbox_port}"), "enabled": True}
+                for code, _, module, sandbox_port in sandboxes}
+    return settings.model_copy(update={
+        "public_url": base, "port": port, "poll_interval_s": 3 * 3600.0, "poll_tick_s": 3600.0,
+        "carriers": carriers, "carrier_order": [code for code, *_ in sandboxes],
+        "webhook_allow_private_urls": True, "data_dir": settings.data_dir / "demo"})
+
+
 async def run_demo(settings: Settings, port: int = 8080, sandbox_port: int = 8081,
                    exit_after_s: float | None = None) -> None:
-    base, sandbox_base = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{sandbox_port}"
-    carrier = {**settings.carriers.get("delhivery", {}), "base_url": sandbox_base,
-               "token": delhivery_sandbox.SANDBOX_TOKEN, "enabled": True}
-    settings = settings.model_copy(update={
-        "public_url": base, "port": port, "poll_interval_s": 3 * 3600.0, "poll_tick_s": 3600.0,
-        "carriers": {**settings.carriers, "delhivery": carrier}, "carrier_order": ["delhivery"],
-        "webhook_allow_private_urls": True,
-        "data_dir": settings.data_dir / "demo"})
+    base = f"http://127.0.0.1:{port}"
     clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
-    control = SandboxControl(clock)
+    sandboxes = _sandboxes(clock, sandbox_port)
+    settings = _demo_settings(settings, base, port, sandboxes)
     stop = asyncio.Event()
     with redis_url(settings) as url:
         app = create_app(settings, url, clock=clock, run_poller=True)
-        server = asyncio.create_task(serve_until_stopped(
-            [(delhivery_sandbox.make_app(control), "127.0.0.1", sandbox_port), (app, "127.0.0.1", port)], stop))
+        apps = [(module.make_app(control), "127.0.0.1", p) for _, control, module, p in sandboxes]
+        server = asyncio.create_task(serve_until_stopped([*apps, (app, "127.0.0.1", port)], stop))
         await _wait_ready(base, server)
         _, key = await _seed(settings, url, clock)
-        returns = await _create_returns(base, key, control)
-        print(_banner(base, sandbox_base, key, returns), flush=True)
+        returns = await _create_returns(base, key, [control for _, control, *_ in sandboxes])
+        print(_banner(base, sandboxes, key, returns), flush=True)
         driver = asyncio.create_task(_drive_clock(app, clock, key, base, stop))
         if exit_after_s is not None:
             asyncio.get_running_loop().call_later(exit_after_s, stop.set)
