@@ -21,6 +21,7 @@ from gateway.api import carrier_webhooks
 from gateway.api import events as events_api
 from gateway.api import returns as returns_api
 from gateway.api import reviews as reviews_api
+from gateway.api import trackings as trackings_api
 from gateway.booking import Booker
 from gateway.carrier_hub import CarrierHub
 from gateway.inbound_log import GroupCommit
@@ -152,5 +153,6 @@ def create_app(settings: Settings, redis_url: str, clock: Clock | None = None,
         app.add_routes([*branding_api.routes, *page_routes()])
         app.add_routes(carrier_webhooks.routes)
         app.add_routes(events_api.routes)
+        app.add_routes(trackings_api.routes)
         app.add_routes(webhooks_out_api.routes)
     return app

@@ -66,9 +66,9 @@ class Booker:
 
     async def decide(self, merchant: Merchant, ret: Return, needs_qc: bool) -> Decision:
         """The ranking, with carriers that have no table asked live (read-only) whether they serve the lane."""
-        decision = await self.rules.decide(merchant, ret.request, ret.drop_address, self.store.clock.now(), needs_qc)
+        decision = await self.rules.decide(merchant, ret.requested, ret.drop_to[0], self.store.clock.now(), needs_qc)
         refused: dict[str, str] = {}
-        pickup, parcel = ret.request.pickup_address, ret.request.parcel
+        pickup, parcel = ret.requested.pickup_address, ret.requested.parcel
         for scored in decision.ranked:
             if scored.serviceability != "live":
                 continue
@@ -76,7 +76,7 @@ class Booker:
             adapter = self.hub.get(code)
             try:
                 answer = await self.hub.call(code, "serviceability", lambda a=adapter: a.serviceability(  # type: ignore[misc]
-                    pickup, ret.drop_address, parcel))
+                    pickup, ret.drop_to[0], parcel))
             except CarrierUnavailable:
                 continue  # unknown is not a no: the booking walk finds out
             except CarrierError as exc:
@@ -119,7 +119,7 @@ class Booker:
 
     async def retry(self, ret: Return, merchant: Merchant) -> Return:
         """Book a return that is still unbooked (the poller calls this): rank again, walk again."""
-        decision = await self.decide(merchant, ret, any(i.qc is not None for i in ret.request.items))
+        decision = await self.decide(merchant, ret, any(i.qc is not None for i in ret.requested.items))
         if decision.ranked:
             ret = await self.store.update(ret.merchant_id, ret.id,
                                           lambda r: r.model_copy(update={"allocation": decision}))
@@ -225,9 +225,9 @@ class Booker:
             update={"booking_attempts": [*r.booking_attempts, attempt]}))
 
     def pickup_request(self, ret: Return, merchant: Merchant) -> PickupRequest:
-        body = ret.request
+        body = ret.requested
         return PickupRequest(reference=ret.id, pickup_address=body.pickup_address, pickup_contact=body.customer,
-                             drop_address=ret.drop_address, drop_contact=ret.drop_contact, parcel=body.parcel,
+                             drop_address=ret.drop_to[0], drop_contact=ret.drop_to[1], parcel=body.parcel,
                              items=tuple(body.items), reason=body.reason, pickup_date=body.pickup_date,
                              warehouse=merchant.warehouse)
 

@@ -15,7 +15,8 @@ def _party(contact: Contact, address: Address) -> LabelParty:
 
 def label_data(ret: Return, merchant: Merchant, carrier_name: str, fields: dict[str, str]) -> LabelData:
     assert ret.shipment is not None
-    items = ret.request.items
+    body, (drop, drop_contact) = ret.requested, ret.drop_to
+    items = body.items
     count = sum(i.quantity for i in items)
     names = ", ".join(i.name for i in items)
     return LabelData(
@@ -23,9 +24,9 @@ def label_data(ret: Return, merchant: Merchant, carrier_name: str, fields: dict[
         carrier_name=carrier_name,
         return_id=ret.id,
         merchant_name=merchant.display_name or merchant.name,
-        pickup=_party(ret.request.customer, ret.request.pickup_address),
-        drop=_party(ret.drop_contact, ret.drop_address),
-        weight_g=ret.request.parcel.weight_g,
+        pickup=_party(body.customer, body.pickup_address),
+        drop=_party(drop_contact, drop),
+        weight_g=body.parcel.weight_g,
         created_at=ret.created_at.date(),
         items_summary=f"{count} item{'s' if count != 1 else ''}: {names}",
         sort_code=fields.get("sort_code") or None,

@@ -77,6 +77,23 @@ class Merchant(_Strict):
     recommendations: list[Recommendation] = Field(default_factory=list, max_length=6)
 
 
+Resolution = Literal["refund", "exchange", "credit", "keep"]
+
+
+class LineChoice(_Strict):
+    """What the customer chose for one returned line (the portal sends these; the API may)."""
+
+    sku: str = Field(min_length=1, max_length=64)
+    reason: str = Field(default="", max_length=40, pattern=r"^[a-z0-9_]*$")
+    resolution: Resolution = "refund"
+    # Only for a line kept by the customer (not in `items`): how many and of what category.
+    quantity: int = Field(default=0, ge=0, le=1000)
+    category: str = Field(default="", max_length=64)
+    exchange_for: str = Field(default="", max_length=64)
+    comment: str = Field(default="", max_length=500)
+    photos: list[str] = Field(default_factory=list, max_length=5)
+
+
 class ReturnCreate(_Strict):
     """The body of `POST /v1/returns`."""
 
@@ -97,6 +114,18 @@ class ReturnCreate(_Strict):
     customer_tier: str | None = Field(default=None, max_length=40, pattern=r"^[A-Za-z0-9_\-]+$")
     override_policy: bool = False
     override_reason: str = Field(default="", max_length=500)
+    # Per-line reason and resolution (returns analytics, the portal); optional for the API.
+    resolution: Resolution | None = None
+    lines: list[LineChoice] = Field(default_factory=list, max_length=100)
+
+
+class TrackingCreate(_Strict):
+    """The body of `POST /v1/trackings`: follow an AWB booked outside Backhaul."""
+
+    awb: str = Field(min_length=4, max_length=40, pattern=r"^[A-Za-z0-9\-]+$")
+    carrier: str | None = Field(default=None, pattern=r"^[a-z0-9_]+$")
+    order_id: str = Field(default="", max_length=40, pattern=r"^[A-Za-z0-9._\-/]*$")
+    metadata: dict[str, str] = Field(default_factory=dict, max_length=20)
 
 
 class BookingAttempt(_Strict):
@@ -145,9 +174,12 @@ class Return(_Strict):
     order_id: str
     created_at: datetime
     updated_at: datetime
-    request: ReturnCreate
-    drop_address: Address
-    drop_contact: Contact
+    # A return Backhaul books has its request and drop-off; a tracking (an AWB booked
+    # elsewhere and registered with POST /v1/trackings) has neither.
+    kind: Literal["return", "tracking"] = "return"
+    request: ReturnCreate | None = None
+    drop_address: Address | None = None
+    drop_contact: Contact | None = None
     state: ShipmentState
     shipment: Shipment | None = None
     booking_attempts: list[BookingAttempt] = Field(default_factory=list)
@@ -160,10 +192,24 @@ class Return(_Strict):
     def status(self) -> Status:
         return self.state.status
 
+    @property
+    def requested(self) -> ReturnCreate:
+        """The merchant's request. Raises: ValueError for a tracking, which has none."""
+        if self.request is None:
+            raise ValueError(f"{self.id} is a tracking, not a return Backhaul booked")
+        return self.request
+
+    @property
+    def drop_to(self) -> tuple[Address, Contact]:
+        """Where the parcel goes back to. Raises: ValueError for a tracking."""
+        if self.drop_address is None or self.drop_contact is None:
+            raise ValueError(f"{self.id} is a tracking, not a return Backhaul booked")
+        return self.drop_address, self.drop_contact
+
     def public(self, base_url: str) -> dict[str, Any]:
         """The JSON a merchant sees."""
         doc = self.model_dump(mode="json", exclude={"tracking_token", "merchant_id"})
         doc["status"] = self.state.status.value
         doc["tracking_url"] = f"{base_url}/t/{self.tracking_token}"
-        doc["label_url"] = f"{base_url}/v1/returns/{self.id}/label" if self.shipment else None
+        doc["label_url"] = f"{base_url}/v1/returns/{self.id}/label" if self.shipment and self.request else None
         return doc

@@ -112,6 +112,8 @@ async def list_returns(request: web.Request) -> web.Response:
 @routes.get("/v1/returns/{return_id}/label")
 async def label(request: web.Request) -> web.Response:
     merchant, ret = await _return_of(request)
+    if ret.kind == "tracking":
+        raise Problem(409, "no-label", "A tracking was booked outside Backhaul, so Backhaul has no label for it")
     if ret.shipment is None:
         raise Problem(409, "not-booked", "The return has no booked pickup yet, so no label")
     hub = request.app[keys.CARRIERS]
@@ -136,6 +138,8 @@ async def cancel(request: web.Request) -> web.Response:
     async def work() -> tuple[int, dict[str, Any]]:
         current = await request.app[keys.RETURNS].get(merchant.id, ret.id)
         assert current is not None
+        if current.kind == "tracking":
+            raise Problem(409, "not-cancellable", "A tracking was booked outside Backhaul; cancel it with the carrier")
         if current.status is Status.CANCELLED:
             return 200, current.public(base)
         if current.status not in PRE_PICKUP:

@@ -69,7 +69,7 @@ async def _reschedule(request: web.Request, ret: Return, form: dict[str, str], v
 
 def _corrections(ret: Return, form: dict[str, str]) -> tuple[Contact | None, Address | None]:
     phone, line1, line2 = (form.get(k, "").strip() for k in ("phone", "line1", "line2"))
-    customer, address = ret.request.customer, ret.request.pickup_address
+    customer, address = ret.requested.customer, ret.requested.pickup_address
     try:
         contact = Contact(name=customer.name, email=customer.email, phone=phone,
                           phone_region=address.country) if phone else None
@@ -95,7 +95,7 @@ async def _contact(request: web.Request, ret: Return, form: dict[str, str], visi
         fixed: dict[str, Contact | Address] = {"customer": contact} if contact else {}
         if address:
             fixed["pickup_address"] = address
-        return current.model_copy(update={"request": current.request.model_copy(update=fixed)})
+        return current.model_copy(update={"request": current.requested.model_copy(update=fixed)})
 
     await request.app[keys.RETURNS].update(ret.merchant_id, ret.id, corrected)
     changed = ",".join(name for name, value in (("phone", contact), ("address", address)) if value)

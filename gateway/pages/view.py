@@ -41,7 +41,8 @@ class Visit:
 
 def visit_for(request: web.Request, ret: Return, merchant: Merchant, lang: str | None = None) -> Visit:
     chosen = choose_language(lang or request.query.get("lang"), request.headers.get("Accept-Language", ""))
-    tz = choose_time_zone(request.query.get("tz"), ret.request.pickup_address.country, merchant.time_zone)
+    country = ret.request.pickup_address.country if ret.request else ""
+    tz = choose_time_zone(request.query.get("tz"), country, merchant.time_zone)
     base = (merchant.public_url or request.app[keys.SETTINGS].public_url).rstrip("/")
     asked_tz = request.query.get("tz", "")
     return Visit(ret.tracking_token, chosen, Formatter(chosen, tz), base, asked_tz if str(tz) == asked_tz else "")
@@ -85,7 +86,7 @@ def _recommendations(merchant: Merchant, visit: Visit) -> list[dict[str, str]]:
 
 
 def _actions(request: web.Request, ret: Return, visit: Visit) -> dict[str, Any] | None:
-    if ret.status is not Status.PICKUP_FAILED or ret.shipment is None:
+    if ret.status is not Status.PICKUP_FAILED or ret.shipment is None or ret.request is None:
         return None
     capabilities = request.app[keys.CARRIERS].get(ret.shipment.carrier).capabilities
     secret = request.app[keys.SETTINGS].page_secret.get_secret_value()
@@ -126,7 +127,7 @@ def page_context(request: web.Request, ret: Return, merchant: Merchant, events: 
     gettext = translations(visit.lang).gettext
     state = ret.state
     expect = estimates.expected(ret, events, visit.fmt.local_date(request.app[keys.CLOCK].now()))
-    address = ret.request.pickup_address
+    address = ret.request.pickup_address if ret.request else None
     notice_kind, notice = _notice(request, visit)
     return {
         "lang": visit.lang,
@@ -151,8 +152,8 @@ def page_context(request: web.Request, ret: Return, merchant: Merchant, events: 
         "timeline": _timeline(events, visit),
         "order_id": ret.order_id,
         "carrier": _carrier(request, ret),
-        "area": f"{mask_street(address.line1)}, {address.city} {address.postcode}",
-        "phone": mask_phone(ret.request.customer.phone),
+        "area": f"{mask_street(address.line1)}, {address.city} {address.postcode}" if address else "",
+        "phone": mask_phone(ret.request.customer.phone) if ret.request else "",
         "actions": _actions(request, ret, visit),
         "recommendations": _recommendations(merchant, visit),
         "page_url": visit.url(),

@@ -118,7 +118,7 @@ class OutcomeLog:
 
     async def observe(self, ret: Return, new_events: Sequence[TrackingEvent]) -> int:
         """Record the pickup outcomes among a return's newly applied events; returns how many."""
-        if ret.shipment is None:
+        if ret.shipment is None or ret.request is None:
             return 0
         pickup = ret.request.pickup_address
         count = 0

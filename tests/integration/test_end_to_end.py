@@ -71,7 +71,7 @@ async def gateway(aiohttp_client: Any, sandbox: TestServer, redis_url: str, key_
 
 
 async def _wait_for(client: TestClient[Any, Any], path: str, headers: dict[str, str], status: str,
-                    proc: subprocess.Popen[bytes], timeout_s: float = 20) -> dict[str, Any]:
+                    proc: subprocess.Popen[bytes], timeout_s: float = 45) -> dict[str, Any]:
     deadline = asyncio.get_running_loop().time() + timeout_s
     doc: dict[str, Any] = {}
     while asyncio.get_running_loop().time() < deadline:
