@@ -9,6 +9,8 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 
+from pydantic import ValidationError
+
 from carriers.errors import BackhaulError
 from carriers.registry import adapter_class
 from gateway.rules import commands as serviceability_commands
@@ -58,8 +60,16 @@ def _merchants_create(args: argparse.Namespace, settings: Settings) -> None:
     from gateway.runtime import redis_url
     from gateway.seed import create_merchant
 
+    fields: dict[str, object] = {"warehouse": args.warehouse}
+    if args.return_pin:
+        from carriers.base import Address, Contact
+
+        fields["return_address"] = Address(line1=args.return_line1, city=args.return_city, state=args.return_state,
+                                           postcode=args.return_pin, country=args.return_country)
+        fields["return_contact"] = Contact(name=args.return_name or args.name, phone=args.return_phone,
+                                           phone_region=args.return_country)
     with redis_url(settings) as url:
-        merchant, key = asyncio.run(create_merchant(settings, url, args.name, warehouse=args.warehouse))
+        merchant, key = asyncio.run(create_merchant(settings, url, args.name, **fields))
     print(f"merchant {merchant.id} ({merchant.name})")
     print(f"API key (shown once, store it now): {key}")
 
@@ -112,6 +122,13 @@ def build_parser() -> argparse.ArgumentParser:
     create = merchants.add_parser("create", help="create a merchant and print its API key once")
     create.add_argument("name")
     create.add_argument("--warehouse", default="", help="the merchant's pickup location name at the carriers")
+    create.add_argument("--return-line1", default="", help="default return address, first line")
+    create.add_argument("--return-city", default="")
+    create.add_argument("--return-state", default="")
+    create.add_argument("--return-pin", default="", help="postcode of the default return address")
+    create.add_argument("--return-country", default="IN")
+    create.add_argument("--return-name", default="", help="who receives returns (default: the merchant)")
+    create.add_argument("--return-phone", default="")
     create.set_defaults(func=_merchants_create)
     serviceability_commands.register(sub)
     importlib.import_module("gateway.detect_cli").register(sub)
@@ -126,6 +143,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         func(args, settings)
     except BackhaulError as exc:
         print(f"backhaul: {exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
+    except ValidationError as exc:
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"])
+            print(f"backhaul: {field}: {err['msg'].removeprefix('Value error, ')}", file=sys.stderr)
         raise SystemExit(2) from exc
     except KeyboardInterrupt:
         raise SystemExit(130) from None
