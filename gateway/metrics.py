@@ -28,8 +28,9 @@ class Metrics:
                               ["carrier", "source", "status"], registry=r)
         self.unmapped = Counter("backhaul_unmapped_status_total", "Carrier codes no status map knows",
                                 ["carrier", "code"], registry=r)
-        self.http_requests = Counter("backhaul_http_requests_total", "HTTP requests by route and status",
-                                     ["route", "status"], registry=r)
+        self.ingest_lag_seconds = Histogram(
+            "backhaul_ingest_lag_seconds", "From a carrier webhook accepted to its events applied and fed",
+            ["carrier"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 120), registry=r)
         self.webhooks_in = Counter("backhaul_carrier_webhooks_total", "Inbound carrier webhooks by outcome",
                                    ["carrier", "outcome"], registry=r)
         self.webhook_deliveries = Counter("backhaul_webhook_deliveries_total",
@@ -47,4 +48,26 @@ class Metrics:
                                        "Bookings a timed-out carrier may hold after failover, by what was done",
                                        ["carrier", "outcome"], registry=r)
         self.poll_backlog = Gauge("backhaul_poll_due_shipments", "Shipments whose poll is due now",
+                                  registry=r)
+        self._ops(r)
+
+    def _ops(self, r: CollectorRegistry) -> None:
+        """Failed pickups, remediation, customer notifications, stuck shipments and alerts (docs/ops.md)."""
+        self.npr = Counter("backhaul_ops_npr_total", "Non-pickup reports by carrier and unified reason",
+                           ["carrier", "reason"], registry=r)
+        self.npr_suspicious = Counter("backhaul_ops_npr_suspicious_total", "NPRs flagged as suspicious, by flag",
+                                      ["carrier", "flag"], registry=r)
+        self.remediations = Counter("backhaul_ops_remediations_total", "Remediation steps by action and outcome",
+                                    ["action", "outcome"], registry=r)
+        self.notifications = Counter("backhaul_ops_notifications_total", "Customer notifications by channel",
+                                     ["channel", "outcome"], registry=r)
+        self.stuck = Gauge("backhaul_ops_stuck_shipments", "Shipments with no scan within their SLA",
+                           ["carrier"], registry=r)
+        self.alerts_fired = Counter("backhaul_ops_alerts_fired_total", "Alerts opened, by rule and severity",
+                                    ["rule", "severity"], registry=r)
+        self.alerts_open = Gauge("backhaul_ops_alerts_open", "Alerts firing or acknowledged, by rule", ["rule"],
+                                 registry=r)
+        self.alert_deliveries = Counter("backhaul_ops_alert_deliveries_total", "Alert notifications sent to sinks",
+                                        ["sink", "outcome"], registry=r)
+        self.ops_logins = Counter("backhaul_ops_logins_total", "Ops console logins by outcome", ["outcome"],
                                   registry=r)

@@ -115,3 +115,7 @@ class InboundWorker:
             await d.redis.lpush(d.dead_letters, json.dumps({"id": entry_id, **fields, "error": str(exc)}))
             return
         await d.ingestor.ingest(carrier, events, fields["body"], "webhook")
+        received_ms = int(fields.get("received_ms") or 0)
+        if received_ms:
+            lag_s = d.ingestor.clock.now().timestamp() - received_ms / 1000
+            d.metrics.ingest_lag_seconds.labels(carrier).observe(max(0.0, lag_s))
