@@ -15,6 +15,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from carriers.clock import Clock, SystemClock
 from gateway import keys
+from gateway.analytics import api as analytics_api
+from gateway.analytics.counters import Counters
 from gateway.api import allocations as allocations_api
 from gateway.api import branding as branding_api
 from gateway.api import carrier_webhooks
@@ -27,7 +29,13 @@ from gateway.carrier_hub import CarrierHub
 from gateway.inbound_log import GroupCommit
 from gateway.ingest import Ingestor
 from gateway.metrics import Metrics
+from gateway.ops import api as ops_api
+from gateway.ops import wiring as ops_wiring
+from gateway.ops_pages import routes as ops_page_routes
 from gateway.pages import routes as page_routes
+from gateway.portal import orders_api
+from gateway.portal import routes as portal_routes
+from gateway.portal.orders import OrderStore
 from gateway.problems import problem_middleware
 from gateway.rules.commands import load_missing
 from gateway.rules.service import build_rules
@@ -38,7 +46,6 @@ from gateway.store.merchants import MerchantStore
 from gateway.store.returns import ReturnStore
 from gateway.store.server import check, client_for
 from gateway.webhooks_out import api as webhooks_out_api
-from gateway.webhooks_out.worker import background_dispatcher
 from gateway.workers.inbound import InboundDeps, InboundWorker
 from gateway.workers.poller import Poller, PollerDeps
 from normalizers.maps import load_maps
@@ -79,9 +86,13 @@ def _services(app: web.Application) -> None:
     hub = CarrierHub(s, app[keys.HTTP], clock, m)
     app[keys.CARRIERS] = hub
     app[keys.RULES] = build_rules(s, redis, k, hub.adapters)
-    app[keys.BOOKER] = Booker(app[keys.RETURNS], hub, m, app[keys.RULES])
+    app[keys.ANALYTICS] = Counters(redis, k)
+    app[keys.ORDERS] = OrderStore(redis, k, app[keys.ANALYTICS])
+    ops = ops_wiring.build_core(app)
+    app[keys.BOOKER] = Booker(app[keys.RETURNS], hub, m, app[keys.RULES], alert=ops.booking_exhausted,
+                              analytics=app[keys.ANALYTICS])
     app[keys.INGESTOR] = Ingestor(app[keys.RETURNS], load_maps(required=hub.adapters), m, clock, s.poll_interval_s,
-                                  app[keys.RULES].outcomes)
+                                  app[keys.RULES].outcomes, app[keys.ANALYTICS], ops=ops)
     app[keys.INBOUND] = GroupCommit(redis, k.inbound(), s.inbound_maxlen)
 
 
@@ -143,7 +154,8 @@ def create_app(settings: Settings, redis_url: str, clock: Clock | None = None,
     if run_poller:
         app.cleanup_ctx.append(background_poller)
         app.cleanup_ctx.append(background_inbound)
-        app.cleanup_ctx.append(background_dispatcher)
+        app.cleanup_ctx.append(ops_wiring.background_dispatcher_with_alerts)
+        app.cleanup_ctx.append(ops_wiring.background_ops)
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
     app.add_routes(health_routes)
     if serve_api:
@@ -155,4 +167,6 @@ def create_app(settings: Settings, redis_url: str, clock: Clock | None = None,
         app.add_routes(events_api.routes)
         app.add_routes(trackings_api.routes)
         app.add_routes(webhooks_out_api.routes)
+        app.add_routes([*orders_api.routes, *analytics_api.routes, *portal_routes()])
+        app.add_routes([*ops_api.routes, *ops_page_routes()])
     return app

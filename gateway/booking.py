@@ -11,15 +11,26 @@ carriers' reference-idempotent booking make sure a return is booked once.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from carriers.base import Booking, PickupRequest
 from carriers.errors import CarrierError, CarrierRejected, CarrierUnavailable, NotServiceable
+from gateway.analytics.counters import Counters
 from gateway.carrier_hub import CarrierHub
 from gateway.metrics import Metrics
-from gateway.models import BookingAttempt, Merchant, Return, ReturnCreate, Review, Shipment, new_id, new_token
+from gateway.models import (
+    AuditEntry,
+    BookingAttempt,
+    Merchant,
+    Return,
+    ReturnCreate,
+    Review,
+    Shipment,
+    new_id,
+    new_token,
+)
 from gateway.problems import Problem
 from gateway.rules.decision import Decision
 from gateway.rules.service import Admission, Rules, drop_live
@@ -48,6 +59,8 @@ class Booker:
     rules: Rules
     # The alerts issue plugs its sink in here; until then exhaustion is a log line and a counter.
     alert: Alert | None = None
+    # Returns analytics (gateway/analytics/): counted once created, and once booked.
+    analytics: Counters | None = None
 
     def new_return(self, merchant: Merchant, body: ReturnCreate) -> Return:
         drop, contact = body.drop_address or merchant.return_address, body.drop_contact or merchant.return_contact
@@ -104,8 +117,11 @@ class Booker:
         if ret.review is not None:
             score = int(ret.created_at.timestamp() * 1000)
             await self.store.redis.zadd(self.store.keys.reviews(merchant.id), {ret.id: score})
-            return ret
-        return await self._book_new(ret, merchant)
+        else:
+            ret = await self._book_new(ret, merchant)
+        if self.analytics is not None:
+            await self.analytics.created(ret)
+        return ret
 
     async def _book_new(self, ret: Return, merchant: Merchant) -> Return:
         ret = await self.book(ret, merchant, is_creating=True)
@@ -124,6 +140,24 @@ class Booker:
             ret = await self.store.update(ret.merchant_id, ret.id,
                                           lambda r: r.model_copy(update={"allocation": decision}))
         return await self.book(ret, merchant)
+
+    async def reallocate(self, ret: Return, merchant: Merchant, exclude: Collection[str], actor: str) -> Return:
+        """Book again with the next ranked carrier not in `exclude`, once the current booking is cancelled.
+
+        The return keeps its id and tracking token; the old booking stays as an attempt and an audit entry.
+        """
+        old, now = ret.shipment, self.store.clock.now()
+        order = [c for c in (ret.allocation.order if ret.allocation else self.hub.order) if c not in exclude]
+        moved = [BookingAttempt(carrier=old.carrier, outcome="reallocated", detail=f"cancelled AWB {old.awb}", at=now)
+                 ] if old else []
+        audit = AuditEntry(at=now, action="reallocate", actor=actor,
+                           detail=f"from {old.carrier if old else '-'} to the next of {order}")
+        ret = await self.store.update(ret.merchant_id, ret.id, lambda r: r.model_copy(update={
+            "shipment": None, "booking_attempts": [*r.booking_attempts, *moved], "audit": [*r.audit, audit]}))
+        if old is not None:
+            # Scans of the cancelled AWB must not reach the return any more.
+            await self.store.unindex_awb(old.carrier, old.awb)
+        return await self.book(ret, merchant, codes=order)
 
     async def book(self, ret: Return, merchant: Merchant, codes: list[str] | None = None,
                    is_creating: bool = False) -> Return:
@@ -215,6 +249,8 @@ class Booker:
             update={"shipment": shipment, "booking_attempts": [*r.booking_attempts, attempt]}))
         await self.store.index_awb(ret)
         await self.store.schedule_poll(ret.merchant_id, ret.id, now.timestamp())
+        if self.analytics is not None:
+            await self.analytics.booked(ret)
         return ret
 
     async def record_attempt(self, ret: Return, code: str, outcome: str, detail: str) -> Return:

@@ -132,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.set_defaults(func=_merchants_create)
     serviceability_commands.register(sub)
     importlib.import_module("gateway.detect_cli").register(sub)
+    importlib.import_module("gateway.portal.orders_cli").register(sub)
     return p
 
 

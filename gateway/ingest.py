@@ -16,8 +16,10 @@ from datetime import UTC, datetime
 
 from carriers.base import CarrierEvent
 from carriers.clock import Clock
+from gateway.analytics.counters import Counters
 from gateway.metrics import Metrics
 from gateway.models import Return
+from gateway.ops.core import OpsCore
 from gateway.rules.learning import OutcomeLog
 from gateway.store.returns import ReturnStore, is_done
 from normalizers.engine import normalize
@@ -47,6 +49,10 @@ class Ingestor:
     poll_interval_s: float
     # Pickup outcomes feed the allocation's learned success rates (gateway/rules/learning.py).
     outcomes: OutcomeLog | None = None
+    # Returns analytics counters (gateway/analytics/counters.py), bumped from the new events.
+    analytics: Counters | None = None
+    # Failed pickups, stuck shipments and alerts (gateway/ops/core.py).
+    ops: OpsCore | None = None
 
     def to_tracking(self, carrier: str, events: Sequence[CarrierEvent]) -> list[TrackingEvent]:
         status_map = self.maps[carrier]
@@ -56,6 +62,8 @@ class Ingestor:
             if te.status is Status.UNKNOWN:
                 self.metrics.unmapped.labels(carrier, te.raw_code[:64]).inc()
                 log.warning("unmapped status code", extra={"carrier": carrier, "code": te.raw_code})
+                if self.ops is not None:
+                    self.ops.note_unmapped(carrier, te.raw_code)
             out.append(te)
         return out
 
@@ -75,14 +83,16 @@ class Ingestor:
         if ref is None:
             log.warning("events for an AWB Backhaul does not know", extra={"carrier": carrier, "awb": awb})
             return None
-        result = await self.store.apply(*ref, self.to_tracking(carrier, group), raw)
+        result = await self.store.apply(*ref, self.to_tracking(carrier, group), raw, awb=awb)
         if not result.changed:
             return None
         for te in result.new_events:
             self.metrics.events.labels(carrier, source, te.status.value).inc()
-        if self.outcomes is not None:
-            await self.outcomes.observe(result.ret, result.new_events)
-        await self.after_apply(result.ret)
+        observers = [o for o in (self.outcomes, self.analytics, self.ops) if o is not None]
+        await asyncio.gather(*(o.observe(result.ret, result.new_events) for o in observers))
+        if source == "poll" or is_done(result.ret):
+            # A pushed event leaves the poll schedule as it is, unless the return is finished.
+            await self.after_apply(result.ret)
         return result.ret
 
     async def after_apply(self, ret: Return) -> None:

@@ -7,11 +7,14 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from carriers.clock import Clock
+from gateway.analytics.counters import Counters
 from gateway.booking import Booker
 from gateway.carrier_hub import CarrierHub
 from gateway.inbound_log import GroupCommit
 from gateway.ingest import Ingestor
 from gateway.metrics import Metrics
+from gateway.ops.core import OpsCore
+from gateway.portal.orders import OrderStore
 from gateway.rules.service import Rules
 from gateway.settings import Settings
 from gateway.store.idempotency import IdempotencyStore
@@ -33,3 +36,6 @@ INGESTOR = web.AppKey("ingestor", Ingestor)
 INBOUND = web.AppKey("inbound", GroupCommit)
 WEBHOOK_DISPATCHER = web.AppKey("webhook_dispatcher", Dispatcher)
 RULES = web.AppKey("rules", Rules)
+ANALYTICS = web.AppKey("analytics", Counters)
+ORDERS = web.AppKey("orders", OrderStore)
+OPS = web.AppKey("ops", OpsCore)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from carriers.base import CarrierSettings
@@ -29,6 +29,33 @@ class MerchantBranding(BaseModel):
     primary_color: str = Field(default="#1f4b99", pattern=r"^#[0-9a-fA-F]{6}$")
     logo_url: str = ""
     support_email: str = ""
+
+
+class OpsSettings(BaseModel):
+    """The ops console, customer notifications and alert delivery (docs/ops.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Signs the console's session cookies and CSRF tokens; the default is for development only.
+    session_secret: SecretStr = SecretStr("dev-only-ops-secret-change-me")
+    session_ttl_s: int = Field(default=12 * 3600, ge=60)
+    # name -> password hash from `python -m gateway.ops.users hash` (users added with `add` live in Redis).
+    users: dict[str, SecretStr] = Field(default_factory=dict)
+    login_failures_max: int = Field(default=10, ge=1)
+    tick_s: float = Field(default=5.0, gt=0)
+    smtp_host: str = ""
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_starttls: bool = False
+    smtp_timeout_s: float = Field(default=10.0, gt=0)
+    mail_from: str = "Backhaul returns <returns@localhost>"
+    # Generic HTTP providers: POST {"to", "text"} JSON with `Authorization: Bearer <token>`.
+    sms_url: str = ""
+    sms_token: SecretStr = SecretStr("")
+    whatsapp_url: str = ""
+    whatsapp_token: SecretStr = SecretStr("")
+    sink_timeout_s: float = Field(default=5.0, gt=0)
 
 
 class Settings(BaseSettings):
@@ -74,6 +101,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Signs the tracking page's short-lived form tokens; the default is for development only.
     page_secret: SecretStr = SecretStr("dev-only-page-secret-change-me")
+    ops: OpsSettings = Field(default_factory=OpsSettings)
 
     @classmethod
     def settings_customise_sources(

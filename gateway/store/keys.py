@@ -38,6 +38,34 @@ key                                 type    what                                
 <p>{<mid>}:wh:reader                 string  the dispatcher reading this feed (lease)       webhook_reclaim_idle_s
 <p>{<mid>}:wh:log:<eid>              list    newest webhook delivery attempts, bounded       none
 <p>{<mid>}:wh:dead:<eid>             list    dead-lettered webhook messages, bounded         none
+<p>{<mid>}:npr:<rid>                 string  the return's NPR case JSON (gateway/ops/npr.py) none
+<p>ops:npr:open                     zset    "<mid> <rid>" open NPR cases by first failure   none
+<p>ops:remediate:due                zset    "<mid> <rid>" remediation steps by due time     none
+<p>ops:stuck:due                    zset    "<mid> <rid>" by when its status goes stale    none
+<p>ops:stuck:flagged                zset    "<mid> <rid>" stuck now, by when it went stale  none
+<p>{<mid>}:ops:since                hash    rid -> "<status> <carrier> <epoch s>" entered   none
+<p>ops:dur:<carrier>:<status>       list    newest seconds spent in a status, bounded       none
+<p>ops:turnaround:<carrier>         list    newest booked-to-picked-up seconds, bounded     none
+<p>ops:health:<carrier>             hash    pickup outcome and NPR reason counters          none
+<p>ops:alert:<aid>                  string  alert JSON                                      none
+<p>ops:alerts                       zset    alert ids by last change (epoch s), bounded    none
+<p>ops:alerts:open                  hash    dedupe key -> open alert id                    none
+<p>ops:alerts:cooldown              hash    dedupe key -> epoch s until it may notify again none
+<p>ops:alerts:outbox                list    alert notifications waiting for the sinks       none
+<p>{<mid>}:alerts                   zset    alert ids about the merchant's returns          none
+<p>ops:users                        hash    ops user name -> password hash                  none
+<p>ops:session:<sid>                string  ops user name of a console session              ops.session_ttl_s
+<p>ops:login:fail:<ip>:<window>     string  failed console logins from one address         15 min
+<p>{<mid>}:orderdoc:<oid>            string  Order JSON (what the customer may return)      none
+<p>{<mid>}:order:<oid>:returned      hash    sku -> quantity already in returns (portal)    none
+<p>{<mid>}:orderlookup:<oid>         string  an order the lookup webhook answered (cache)   portal
+<p>{<mid>}:portal:s:<sid>            string  portal session JSON (order found, verified)    30 min
+<p>{<mid>}:portal:miss:<ip>:<min>    string  failed order identifications this minute       120 s
+<p>{<mid>}:portal:form:<nonce>       string  a portal form token already used               its life
+<p>{<mid>}:return:<rid>:photos       hash    photo id -> re-encoded image bytes             none
+<p>{<mid>}:an:<yyyy-mm-dd>:<dim>     hash    "<value>|<metric>" -> returns counters          none
+<p>{<mid>}:an:r:<rid>                hash    analytics milestones already counted (guard)   none
+<p>an:merchants                      set     merchants with analytics counters               none
 ==================================  ======  ==============================================  =========
 """
 
@@ -149,3 +177,91 @@ class Keys:
 
     def booking_lock(self, mid: str, rid: str) -> str:
         return f"{self.prefix}{{{mid}}}:return:{rid}:booking"
+
+    # The ops layer (gateway/ops/): NPRs, remediation, stuck shipments, alerts, console sessions.
+
+    def npr(self, mid: str, rid: str) -> str:
+        return f"{self.prefix}{{{mid}}}:npr:{rid}"
+
+    def npr_open(self) -> str:
+        return f"{self.prefix}ops:npr:open"
+
+    def remediation_due(self) -> str:
+        return f"{self.prefix}ops:remediate:due"
+
+    def stuck_due(self) -> str:
+        return f"{self.prefix}ops:stuck:due"
+
+    def stuck_flagged(self) -> str:
+        return f"{self.prefix}ops:stuck:flagged"
+
+    def status_since(self, mid: str) -> str:
+        return f"{self.prefix}{{{mid}}}:ops:since"
+
+    def status_durations(self, carrier: str, status: str) -> str:
+        return f"{self.prefix}ops:dur:{carrier}:{status}"
+
+    def turnaround(self, carrier: str) -> str:
+        return f"{self.prefix}ops:turnaround:{carrier}"
+
+    def carrier_health(self, carrier: str) -> str:
+        return f"{self.prefix}ops:health:{carrier}"
+
+    def alert(self, aid: str) -> str:
+        return f"{self.prefix}ops:alert:{aid}"
+
+    def alerts(self) -> str:
+        return f"{self.prefix}ops:alerts"
+
+    def alerts_open(self) -> str:
+        return f"{self.prefix}ops:alerts:open"
+
+    def alerts_cooldown(self) -> str:
+        return f"{self.prefix}ops:alerts:cooldown"
+
+    def alerts_outbox(self) -> str:
+        return f"{self.prefix}ops:alerts:outbox"
+
+    def merchant_alerts(self, mid: str) -> str:
+        return f"{self.prefix}{{{mid}}}:alerts"
+
+    def ops_users(self) -> str:
+        return f"{self.prefix}ops:users"
+
+    def ops_session(self, sid: str) -> str:
+        return f"{self.prefix}ops:session:{sid}"
+
+    def ops_login_failures(self, ip: str, window: int) -> str:
+        return f"{self.prefix}ops:login:fail:{ip}:{window}"
+
+    # The returns portal and analytics (gateway/portal/, gateway/analytics/).
+
+    def order_doc(self, mid: str, oid: str) -> str:
+        return f"{self.prefix}{{{mid}}}:orderdoc:{oid}"
+
+    def order_returned(self, mid: str, oid: str) -> str:
+        return f"{self.prefix}{{{mid}}}:order:{oid}:returned"
+
+    def order_lookup(self, mid: str, oid: str) -> str:
+        return f"{self.prefix}{{{mid}}}:orderlookup:{oid}"
+
+    def portal_session(self, mid: str, sid: str) -> str:
+        return f"{self.prefix}{{{mid}}}:portal:s:{sid}"
+
+    def portal_misses(self, mid: str, ip: str, minute: int) -> str:
+        return f"{self.prefix}{{{mid}}}:portal:miss:{ip}:{minute}"
+
+    def portal_form(self, mid: str, nonce: str) -> str:
+        return f"{self.prefix}{{{mid}}}:portal:form:{nonce}"
+
+    def photos(self, mid: str, rid: str) -> str:
+        return f"{self.prefix}{{{mid}}}:return:{rid}:photos"
+
+    def analytics_day(self, mid: str, day: str, dimension: str) -> str:
+        return f"{self.prefix}{{{mid}}}:an:{day}:{dimension}"
+
+    def analytics_seen(self, mid: str, rid: str) -> str:
+        return f"{self.prefix}{{{mid}}}:an:r:{rid}"
+
+    def analytics_merchants(self) -> str:
+        return f"{self.prefix}an:merchants"

@@ -204,13 +204,20 @@ class ReturnStore:
             await pipe.execute()
         await self.redis.delete(k.token(ret.tracking_token))
 
+    async def unindex_awb(self, carrier: str, awb: str) -> None:
+        """Forget an AWB a return no longer uses; other processes' caches are harmless, as
+        `apply()` ignores events of an AWB that is not the return's current one."""
+        key = self.keys.awb(carrier, awb)
+        self._awb_refs.pop(key, None)
+        await self.redis.delete(key)
+
     async def index_awb(self, ret: Return) -> None:
         if ret.shipment is not None:
             await self.redis.set(self.keys.awb(ret.shipment.carrier, ret.shipment.awb),
                                  f"{ret.merchant_id} {ret.id}")
 
     async def apply(self, mid: str, rid: str, events: Sequence[TrackingEvent],
-                    raw: str | None = None) -> ApplyResult:
+                    raw: str | None = None, awb: str | None = None) -> ApplyResult:
         """One atomic step: events new by fingerprint are recorded, the state re-folded, the feed appended.
 
         A retry of the same events (a reclaimed stream entry, a poll and a webhook of the same
@@ -228,6 +235,9 @@ class ReturnStore:
                 raise StoreError(f"return {rid} of merchant {mid} is gone")
             fresh = {e.fingerprint: e for e in events if e.fingerprint not in stored}
             before = self._parsed.doc(doc)
+            if awb is not None and (before.shipment is None or before.shipment.awb != awb):
+                # The AWB was replaced (re-allocated or re-booked): its late scans are not this return's.
+                return ApplyResult(before, [])
             if not fresh:
                 return ApplyResult(before, [])
             history = [self._parsed.event(v) for v in stored.values()]

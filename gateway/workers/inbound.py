@@ -26,6 +26,8 @@ from gateway.store.server import xreadgroup_entries
 
 log = logging.getLogger(__name__)
 GROUP = "inbound"
+# Entries applied at once: enough to overlap Redis round trips, few enough to bound connections.
+_CONCURRENCY = 64
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,13 @@ class InboundWorker:
         """
         if not entries:
             return
-        await asyncio.gather(*(self.handle(entry_id, fields) for entry_id, fields in entries if fields))
+        limit = asyncio.Semaphore(_CONCURRENCY)
+
+        async def bounded(entry_id: str, fields: dict[str, str]) -> None:
+            async with limit:
+                await self.handle(entry_id, fields)
+
+        await asyncio.gather(*(bounded(entry_id, fields) for entry_id, fields in entries if fields))
         await self.deps.redis.xack(self.deps.stream, GROUP, *(entry_id for entry_id, _ in entries))
 
     async def reclaim(self) -> int:

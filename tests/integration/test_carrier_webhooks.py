@@ -54,7 +54,7 @@ async def test_webhook_is_accepted_applied_and_fed_once(system: System) -> None:
     await _drain(system)
     doc = await system.get(ret["id"])
     assert doc["status"] == "out_for_pickup"
-    # A push moves the next poll out; when it comes it sees the same scans, each fed once.
+    # The next poll sees the same scans again; each is still fed once.
     await system.advance(hours=1)
     types = [e["type"] for e in (await _feed(system))["data"]]
     assert types.count("tracking.out_for_pickup") == 1

@@ -1,0 +1,1 @@
+"""Returns analytics: counters kept as returns are created and events applied, and their queries."""

@@ -1,0 +1,124 @@
+"""Stuck shipments: no new scan within the SLA of the status a shipment is in.
+
+Every applied event moves the return's member in a due-time sorted set to `last scan + SLA`;
+the ops worker takes only what is due, so nothing ever scans every shipment. The SLA of a
+status is the operator's (`stuck.sla_h`), else the carrier's own p95 time in that status
+times a margin once enough samples exist, else a per-status fallback. Times spent in each
+status are kept per carrier in bounded lists.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
+
+import redis.asyncio as aioredis
+
+from carriers.clock import Clock
+from gateway.models import Return
+from gateway.ops.config import Stuck
+from gateway.store.keys import Keys
+from gateway.store.server import text
+from normalizers.taxonomy import TERMINAL, Status
+
+_P95_CACHE_S = 600.0
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """The nearest-rank percentile (q in 0..1), None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+async def claim_due(redis: aioredis.Redis, key: str, now_s: float, limit: int = 200) -> list[tuple[str, str]]:
+    """Members of a due-time set that are due, each taken by exactly one caller (ZREM decides)."""
+    due = [text(m) for m in cast(list[Any], await redis.zrangebyscore(key, "-inf", now_s, start=0, num=limit))]
+    taken = []
+    for member in due:
+        if await redis.zrem(key, member):
+            mid, rid = member.split(" ", 1)
+            taken.append((mid, rid))
+    return taken
+
+
+@dataclass
+class StuckWatch:
+    redis: aioredis.Redis
+    keys: Keys
+    clock: Clock
+    config: Stuck
+    _p95: dict[tuple[str, str], tuple[float, float | None]] = field(default_factory=dict)
+
+    async def observe(self, ret: Return) -> bool:
+        """Record time spent in the previous status and set the next due time; True if it was stuck.
+
+        On the event path, so one read and one pipelined write; the SLA's p95 comes from a cache.
+        """
+        if ret.shipment is None:
+            return False
+        member, carrier, status = f"{ret.merchant_id} {ret.id}", ret.shipment.carrier, ret.status.value
+        at = (ret.state.last_event_at or ret.updated_at).timestamp()
+        since_key = self.keys.status_since(ret.merchant_id)
+        before = text(await self.redis.hget(since_key, ret.id) or "").split(" ")
+        sla_s = None if ret.status in TERMINAL else await self.sla_s(carrier, ret.status)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            self._queue_duration(pipe, before, ret.id, since_key, carrier, status, at)
+            flagged_at = len(pipe.command_stack)
+            pipe.zrem(self.keys.stuck_flagged(), member)
+            if sla_s is None:
+                pipe.zrem(self.keys.stuck_due(), member)
+                pipe.hdel(since_key, ret.id)
+            else:
+                pipe.zadd(self.keys.stuck_due(), {member: at + sla_s})
+            results = await pipe.execute()
+        return bool(results[flagged_at])
+
+    def _queue_duration(self, pipe: Any, before: list[str], rid: str, since_key: str, carrier: str, status: str,
+                        at: float) -> None:
+        if len(before) == 3 and (before[0], before[1]) == (status, carrier):
+            return
+        if len(before) == 3 and before[1] == carrier and at > float(before[2]):
+            samples = self.keys.status_durations(carrier, before[0])
+            pipe.lpush(samples, str(at - float(before[2])))
+            pipe.ltrim(samples, 0, self.config.samples_kept - 1)
+        pipe.hset(since_key, rid, f"{status} {carrier} {at}")
+
+    async def record_turnaround(self, carrier: str, booked_at: datetime, picked_up_at: datetime) -> None:
+        key = self.keys.turnaround(carrier)
+        await self.redis.lpush(key, str(max(0.0, (picked_up_at - booked_at).total_seconds())))
+        await self.redis.ltrim(key, 0, self.config.samples_kept - 1)
+
+    async def p95_s(self, carrier: str, status: str) -> float | None:
+        """The carrier's p95 seconds in `status`, None with fewer than `min_samples`; cached for 10 minutes."""
+        now = self.clock.now().timestamp()
+        cached = self._p95.get((carrier, status))
+        if cached is not None and now - cached[0] < _P95_CACHE_S:
+            return cached[1]
+        raw = await self.redis.lrange(self.keys.status_durations(carrier, status), 0, -1)
+        values = [float(text(v)) for v in raw]
+        value = percentile(values, 0.95) if len(values) >= self.config.min_samples else None
+        self._p95[(carrier, status)] = (now, value)
+        return value
+
+    async def sla_s(self, carrier: str, status: Status) -> float:
+        if status in self.config.sla_h:
+            return self.config.sla_h[status] * 3600
+        p95 = await self.p95_s(carrier, status.value)
+        if p95 is not None:
+            return p95 * self.config.p95_margin
+        return self.config.fallback_h.get(status, self.config.default_h) * 3600
+
+    async def due(self, limit: int = 200) -> list[tuple[str, str]]:
+        return await claim_due(self.redis, self.keys.stuck_due(), self.clock.now().timestamp(), limit)
+
+    async def flag(self, ret: Return, stale_since: float) -> None:
+        await self.redis.zadd(self.keys.stuck_flagged(), {f"{ret.merchant_id} {ret.id}": stale_since})
+
+    async def flagged(self, limit: int = 1000) -> list[tuple[str, str, float]]:
+        found = await self.redis.zrange(self.keys.stuck_flagged(), 0, limit - 1, withscores=True)
+        rows = [(text(m).split(" ", 1), float(s)) for m, s in cast(list[tuple[Any, float]], found)]
+        return [(ref[0], ref[1], since) for ref, since in rows]

@@ -1,0 +1,12 @@
+"""The returns portal `/r/{merchant}`: the orders a customer may return, and the pages to return them."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+
+def routes() -> list[web.AbstractRouteDef]:
+    """Every portal route, for `app.add_routes`."""
+    from gateway.portal import pages, submit
+
+    return [*pages.routes, *submit.routes]
