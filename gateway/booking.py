@@ -146,12 +146,27 @@ class Booker:
 
         The return keeps its id and tracking token; the old booking stays as an attempt and an audit entry.
         """
-        old, now = ret.shipment, self.store.clock.now()
         order = [c for c in (ret.allocation.order if ret.allocation else self.hub.order) if c not in exclude]
-        moved = [BookingAttempt(carrier=old.carrier, outcome="reallocated", detail=f"cancelled AWB {old.awb}", at=now)
+        return await self._book_again(ret, merchant, order, "reallocated", actor)
+
+    async def rebook(self, ret: Return, merchant: Merchant, actor: str) -> Return:
+        """Book the same pickup again (a new date, corrected details) where the carrier cannot reschedule.
+
+        The current carrier is tried first; the caller has cancelled the current booking.
+        """
+        first = ret.shipment.carrier if ret.shipment else None
+        ranked = ret.allocation.order if ret.allocation else self.hub.order
+        order = ([first] if first else []) + [c for c in ranked if c != first]
+        return await self._book_again(ret, merchant, order, "rebooked", actor)
+
+    async def _book_again(self, ret: Return, merchant: Merchant, order: list[str], outcome: str,
+                          actor: str) -> Return:
+        old, now = ret.shipment, self.store.clock.now()
+        moved = [BookingAttempt(carrier=old.carrier, outcome=outcome, detail=f"cancelled AWB {old.awb}", at=now)
                  ] if old else []
-        audit = AuditEntry(at=now, action="reallocate", actor=actor,
-                           detail=f"from {old.carrier if old else '-'} to the next of {order}")
+        action = {"reallocated": "reallocate", "rebooked": "rebook"}[outcome]
+        audit = AuditEntry(at=now, action=action, actor=actor,
+                           detail=f"from {old.carrier if old else '-'} to the first of {order} that books")
         ret = await self.store.update(ret.merchant_id, ret.id, lambda r: r.model_copy(update={
             "shipment": None, "booking_attempts": [*r.booking_attempts, *moved], "audit": [*r.audit, audit]}))
         if old is not None:
@@ -262,7 +277,11 @@ class Booker:
 
     def pickup_request(self, ret: Return, merchant: Merchant) -> PickupRequest:
         body = ret.requested
-        return PickupRequest(reference=ret.id, pickup_address=body.pickup_address, pickup_contact=body.customer,
+        # A pickup booked again (re-booked or re-allocated) needs a new reference: carriers treat a
+        # repeated one as the first booking, which is cancelled.
+        again = sum(1 for a in ret.booking_attempts if a.outcome in ("reallocated", "rebooked"))
+        reference = f"{ret.id}-{again + 1}" if again else ret.id
+        return PickupRequest(reference=reference, pickup_address=body.pickup_address, pickup_contact=body.customer,
                              drop_address=ret.drop_to[0], drop_contact=ret.drop_to[1], parcel=body.parcel,
                              items=tuple(body.items), reason=body.reason, pickup_date=body.pickup_date,
                              warehouse=merchant.warehouse)

@@ -16,9 +16,11 @@ from normalizers.taxonomy import Status
 
 
 def new_id(prefix: str) -> str:
-    """A random, sortable-enough id such as ``ret_k3f9...``; 100 bits of entropy."""
+    """A random id such as ``ret_k3f9...``; 70 bits of entropy, unique enough for ids (not a secret)."""
     alphabet = "0123456789abcdefghjkmnpqrstvwxyz"
-    return prefix + "_" + "".join(secrets.choice(alphabet) for _ in range(20))
+    # 14 characters (70 random bits) keep "ret_..." within the 20-character references some
+    # carriers take (Blue Dart), with room for a "-N" suffix when a pickup is booked again.
+    return prefix + "_" + "".join(secrets.choice(alphabet) for _ in range(14))
 
 
 def new_token() -> str:

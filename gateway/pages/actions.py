@@ -15,9 +15,9 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from carriers.base import Address, Contact
-from carriers.errors import CarrierError
+from carriers.errors import CarrierError, CarrierUnavailable
 from gateway import keys
-from gateway.models import Merchant, Return
+from gateway.models import Merchant, Return, ReturnCreate
 from gateway.pages import estimates, forms, guard
 from gateway.pages.tracking import load
 from gateway.pages.view import Visit, visit_for
@@ -61,10 +61,32 @@ async def _reschedule(request: web.Request, ret: Return, form: dict[str, str], v
     assert ret.shipment is not None
     adapter, awb = request.app[keys.CARRIERS].get(ret.shipment.carrier), ret.shipment.awb
     ref = ret.shipment.carrier_reference
-    await _carrier_call(request, ret, "reschedule", lambda: adapter.reschedule(awb, day, carrier_reference=ref))
+    if adapter.capabilities.reschedule:
+        await _carrier_call(request, ret, "reschedule", lambda: adapter.reschedule(awb, day, carrier_reference=ref))
+    else:
+        ret = await _rebook(request, ret, lambda body: body.model_copy(update={"pickup_date": day}))
     return _event(ret, form["nonce"], Status.PICKUP_SCHEDULED, Reason.RESCHEDULE_REQUESTED,
                   estimates.CUSTOMER_RESCHEDULE, f"The customer asked for a new pickup on {day.isoformat()}",
                   day.isoformat(), request)
+
+
+async def _rebook(request: web.Request, ret: Return, change: Callable[[ReturnCreate], ReturnCreate]) -> Return:
+    """For a carrier that cannot reschedule: cancel, change the request, and book the pickup again.
+
+    Raises: CarrierError when no carrier books it (the return then waits for the booking retry).
+    """
+    assert ret.shipment is not None
+    carrier, awb, ref = ret.shipment.carrier, ret.shipment.awb, ret.shipment.carrier_reference
+    adapter = request.app[keys.CARRIERS].get(carrier)
+    await _carrier_call(request, ret, "cancel", lambda: adapter.cancel(awb, ref))
+    ret = await request.app[keys.RETURNS].update(ret.merchant_id, ret.id, lambda current: current.model_copy(
+        update={"request": change(current.requested)}))
+    merchant = await request.app[keys.MERCHANTS].get(ret.merchant_id)
+    assert merchant is not None
+    booked = await request.app[keys.BOOKER].rebook(ret, merchant, actor="customer")
+    if booked.shipment is None:
+        raise CarrierUnavailable(carrier, "the pickup could not be booked again yet")
+    return booked
 
 
 def _corrections(ret: Return, form: dict[str, str]) -> tuple[Contact | None, Address | None]:
@@ -89,15 +111,15 @@ async def _contact(request: web.Request, ret: Return, form: dict[str, str], visi
     adapter, awb = request.app[keys.CARRIERS].get(ret.shipment.carrier), ret.shipment.awb
     ref = ret.shipment.carrier_reference
     day = estimates.working_days_after(visit.fmt.local_date(request.app[keys.CLOCK].now()), 1)[0]
-    await _carrier_call(request, ret, "reschedule", lambda: adapter.reschedule(awb, day, contact, address, ref))
-
-    def corrected(current: Return) -> Return:
-        fixed: dict[str, Contact | Address] = {"customer": contact} if contact else {}
-        if address:
-            fixed["pickup_address"] = address
-        return current.model_copy(update={"request": current.requested.model_copy(update=fixed)})
-
-    await request.app[keys.RETURNS].update(ret.merchant_id, ret.id, corrected)
+    fixed: dict[str, Contact | Address] = {"customer": contact} if contact else {}
+    if address:
+        fixed["pickup_address"] = address
+    if adapter.capabilities.reschedule:
+        await _carrier_call(request, ret, "reschedule", lambda: adapter.reschedule(awb, day, contact, address, ref))
+        await request.app[keys.RETURNS].update(ret.merchant_id, ret.id, lambda current: current.model_copy(
+            update={"request": current.requested.model_copy(update=fixed)}))
+    else:
+        ret = await _rebook(request, ret, lambda body: body.model_copy(update=fixed))
     changed = ",".join(name for name, value in (("phone", contact), ("address", address)) if value)
     return _event(ret, form["nonce"], Status.PICKUP_SCHEDULED, Reason.RESCHEDULE_REQUESTED,
                   estimates.CUSTOMER_CONTACT, f"The customer corrected their {changed.replace(',', ' and ')}",

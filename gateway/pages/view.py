@@ -94,7 +94,8 @@ def _actions(request: web.Request, ret: Return, visit: Visit) -> dict[str, Any] 
     today = visit.fmt.local_date(now)
     days = estimates.working_days_after(today, estimates.RESCHEDULE_CHOICES)
     return {
-        "can_reschedule": capabilities.reschedule,
+        # Without a reschedule API the pickup is cancelled and booked again for the new date.
+        "can_reschedule": True,
         "can_cancel": capabilities.cancel,
         "dates": [{"value": d.isoformat(), "label": visit.fmt.short_day(d)} for d in days],
         "tokens": {a: forms.issue(secret, visit.token, a, now) for a in ACTIONS},

@@ -115,6 +115,7 @@ class ReturnStore:
             pipe.zadd(k.returns(mid), {ret.id: _ms(ret)})
             pipe.zadd(k.returns_by_status(mid, ret.status.value), {ret.id: _ms(ret)})
             await pipe.execute()
+        await self.redis.set(k.return_owner(ret.id), mid)  # ops finds a return by id alone
         # The token points at the return; it lives outside the merchant's slot on purpose.
         await self.redis.set(k.token(ret.tracking_token), f"{mid} {ret.id}")
 

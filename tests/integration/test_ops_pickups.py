@@ -194,7 +194,7 @@ async def test_fails_twice_is_reallocated_and_picked_up(ops: Ops) -> None:
     assert [a["outcome"] for a in ret["booking_attempts"]] == ["booked", "reallocated", "booked"]
     assert ret["audit"][-1]["action"] == "reallocate"
     assert first.last_scan(ops.clock.now()).scan["ScanType"] == "CN"  # type: ignore[union-attr]
-    assert len(ops.b.bookings_for(rid)) == 1
+    assert len(ops.b.bookings_for(f"{rid}-2")) == 1  # a pickup booked again carries a new reference
 
     await ops.advance(hours=27)  # dl_b picks it up
     ret = await ops.get(rid)

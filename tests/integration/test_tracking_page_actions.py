@@ -139,3 +139,33 @@ async def test_rotating_the_token_revokes_the_old_link(site: Site) -> None:
         assert resp.status == 404
     async with site.http.get(rotated["tracking_url"]) as resp:
         assert resp.status == 200
+
+
+async def test_without_a_reschedule_api_the_pickup_is_booked_again(site: Site) -> None:
+    from dataclasses import replace
+
+    from gateway import keys
+
+    adapter = site.app[keys.CARRIERS].get("delhivery")
+    # A carrier whose API cannot move a pickup (Xpressbees, Shadowfax, DTDC, FedEx, UPS...): the
+    # real Delhivery adapter told so, so the page must cancel and book again instead.
+    adapter.capabilities = replace(adapter.capabilities, reschedule=False)  # type: ignore[misc]
+    ret = await failed(site)
+    old_awb = ret["shipment"]["awb"]
+    url, fields = await form_of(site, ret, "reschedule")
+    location = await post(site, url, fields, Origin=site.url)
+    assert "done=rescheduled" in location
+    async with site.http.get(f"{site.url}/v1/returns/{ret['id']}", headers=site.auth) as resp:
+        doc = await resp.json()
+    assert doc["shipment"]["awb"] != old_awb
+    assert doc["request"]["pickup_date"] == fields["date"]
+    assert [a["outcome"] for a in doc["booking_attempts"]][-2:] == ["rebooked", "booked"]
+    assert doc["audit"][-1]["action"] == "rebook" and doc["audit"][-1]["actor"] == "customer"
+    state = site.control.state()
+    scans = {b["awb"]: b["scans"] for b in state["bookings"]}
+    assert scans[old_awb][-1]["ScanType"] == "CN"  # the first booking was cancelled at the carrier
+    assert {b["reference"] for b in state["bookings"]} == {ret["id"], f"{ret['id']}-2"}
+    # Late scans of the cancelled AWB no longer reach the return.
+    await site.advance(hours=30)
+    async with site.http.get(f"{site.url}/v1/returns/{ret['id']}", headers=site.auth) as resp:
+        assert (await resp.json())["status"] != "cancelled"
