@@ -90,6 +90,11 @@ async def _measure(url: str, prefix: str, port: int) -> dict[str, float]:
     seen: dict[str, float] = await asyncio.get_running_loop().run_in_executor(None, results.get, True, 90)
     reader.join(10)
     lat = [(seen[k] - accepted[k]) * 1000 for k in accepted if k in seen]
+    by_time = [(accepted[k], (seen[k] - accepted[k]) * 1000) for k in accepted if k in seen]
+    by_time.sort()
+    tenth = max(1, len(by_time) // 10)
+    deciles = [round(max(v for _, v in by_time[i:i + tenth])) for i in range(0, len(by_time), tenth)]
+    print(f"worst latency (ms) per tenth of the run: {deciles}")
     return {"events": float(len(bodies)), "fed": float(len(lat)), "p50_ms": statistics.median(lat),
             "p99_ms": _percentile(lat, 0.99), "max_ms": max(lat)}
 
@@ -112,4 +117,6 @@ def run(workers: int = 1) -> dict[str, float]:
 if __name__ == "__main__":
     import sys
 
+    if len(sys.argv) > 2:
+        RATE_PER_S = int(sys.argv[2])
     run(int(sys.argv[1]) if len(sys.argv) > 1 else 1)

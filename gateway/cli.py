@@ -89,6 +89,12 @@ def _renormalize(args: argparse.Namespace, settings: Settings) -> None:
     print(f"re-normalized {result['returns']} returns; {result['changed']} events changed meaning")
 
 
+def _ops_users(args: argparse.Namespace, settings: Settings) -> None:
+    from gateway.ops.users import main as users_main
+
+    users_main([args.action, *([args.name] if args.action == "add" else [])])
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="backhaul", description="Carrier gateway for e-commerce returns")
     sub = p.add_subparsers(dest="command", required=True)
@@ -115,6 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
     renorm = sub.add_parser("renormalize", help="re-read stored events with the current status maps")
     renorm.add_argument("--carrier", default=None)
     renorm.set_defaults(func=_renormalize)
+    ops_users = sub.add_parser("ops-users", help="ops console users").add_subparsers(dest="action", required=True)
+    ops_add = ops_users.add_parser("add", help="store an ops user in Redis (asks for the password)")
+    ops_add.add_argument("name")
+    ops_add.set_defaults(func=_ops_users)
+    ops_users.add_parser("hash", help="print a password hash for ops.users in backhaul.yaml").set_defaults(
+        func=_ops_users)
     config = sub.add_parser("config", help="configuration").add_subparsers(dest="action", required=True)
     config.add_parser("show", help="print the effective configuration, secrets masked").set_defaults(
         func=_config_show)

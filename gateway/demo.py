@@ -20,6 +20,7 @@ from carriers.clock import ManualClock
 from carriers.registry import adapter_class, registered_codes
 from carriers.sandbox import SandboxControl
 from gateway.app import POLLER, create_app
+from gateway.ops.users import OpsUsers
 from gateway.pages.branding import branding_fields
 from gateway.runtime import redis_url, serve_until_stopped
 from gateway.settings import Settings
@@ -28,6 +29,8 @@ from gateway.store.merchants import MerchantStore
 from gateway.store.server import client_for
 
 SIMULATED_S_PER_TICK = 2 * 3600.0
+OPS_USER, OPS_PASSWORD = "ops", "demo-ops-password"
+PORTAL_ORDER, PORTAL_EMAIL = "DEMO-2001", "asha@example.com"
 TICK_S = 1.0
 
 DEMO_RETURNS: list[dict[str, Any]] = [
@@ -58,9 +61,25 @@ async def _seed(settings: Settings, url: str, clock: ManualClock) -> tuple[str, 
             return_address=Address(line1="Plot 5, Logistics Park", city="Bhiwandi", state="Maharashtra",
                                    postcode="421302"),
             return_contact=Contact(name="Demo Store Returns", phone="9800000001"))
+        await OpsUsers(client, Keys(settings.key_prefix), {}).add(OPS_USER, OPS_PASSWORD)
     finally:
         await client.aclose()
     return merchant.id, key
+
+
+async def _seed_order(base: str, key: str) -> None:
+    """An order a customer can return on the portal (its id and email are in the banner)."""
+    delivered = (datetime.now(UTC) - timedelta(days=3)).isoformat()
+    order = {"order_id": PORTAL_ORDER, "customer_name": "Asha Rao", "customer_email": PORTAL_EMAIL,
+             "customer_phone": "9800000000", "delivered_at": delivered,
+             "address": {"line1": "12 MG Road", "city": "Bengaluru", "state": "Karnataka", "postcode": "560001"},
+             "items": [{"sku": "SH-42", "name": "Running shoes", "quantity": 1, "price": "2499.00",
+                        "category": "footwear", "variants": ["SH-43", "SH-44"]},
+                       {"sku": "TS-M-BLU", "name": "Linen shirt", "quantity": 2, "price": "1299.00",
+                        "category": "apparel"}]}
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {key}"}) as http:
+        async with http.post(f"{base}/v1/orders", json=order) as resp:
+            resp.raise_for_status()
 
 
 async def _create_returns(base: str, key: str, controls: list[SandboxControl]) -> list[dict[str, Any]]:
@@ -80,14 +99,16 @@ async def _create_returns(base: str, key: str, controls: list[SandboxControl]) -
 
 
 def _banner(base: str, sandboxes: list[tuple[str, SandboxControl, Any, int]], key: str,
-            returns: list[dict[str, Any]]) -> str:
+            returns: list[dict[str, Any]], mid: str) -> str:
     ports = ", ".join(f"{code} :{port}" for code, _, _, port in sandboxes)
     lines = ["", "Backhaul demo is running.", f"  gateway:    {base}", f"  sandboxes:  {ports}",
              f"  API key:    {key}", "", "Tracking pages (open in a browser):"]
     lines += [f"  {r['order_id']} via {(r.get('shipment') or {}).get('carrier', '?')}: {r['tracking_url']}"
               for r in returns]
     first = returns[0]
-    lines += ["", "Label PDF of the first return:",
+    lines += ["", f"Returns portal: {base}/r/{mid}  (order {PORTAL_ORDER}, email {PORTAL_EMAIL})",
+              f"Ops console:    {base}/ops  (user {OPS_USER}, password {OPS_PASSWORD})",
+              "", "Label PDF of the first return:",
               f"  curl -s -H 'Authorization: Bearer {key}' -o label.pdf {first['label_url']}",
               "", "The API:",
               f"  curl -s -H 'Authorization: Bearer {key}' {base}/v1/returns",
@@ -146,9 +167,10 @@ async def run_demo(settings: Settings, port: int = 8080, sandbox_port: int = 808
         apps = [(module.make_app(control), "127.0.0.1", p) for _, control, module, p in sandboxes]
         server = asyncio.create_task(serve_until_stopped([*apps, (app, "127.0.0.1", port)], stop))
         await _wait_ready(base, server)
-        _, key = await _seed(settings, url, clock)
+        mid, key = await _seed(settings, url, clock)
+        await _seed_order(base, key)
         returns = await _create_returns(base, key, [control for _, control, *_ in sandboxes])
-        print(_banner(base, sandboxes, key, returns), flush=True)
+        print(_banner(base, sandboxes, key, returns, mid), flush=True)
         driver = asyncio.create_task(_drive_clock(app, clock, key, base, stop))
         if exit_after_s is not None:
             asyncio.get_running_loop().call_later(exit_after_s, stop.set)

@@ -21,7 +21,7 @@ from gateway.metrics import Metrics
 from gateway.models import Return
 from gateway.ops.core import OpsCore
 from gateway.rules.learning import OutcomeLog
-from gateway.store.returns import ReturnStore, is_done
+from gateway.store.returns import ApplyResult, ReturnStore, is_done
 from normalizers.engine import normalize
 from normalizers.maps import StatusMap
 from normalizers.taxonomy import Reason, Status, TrackingEvent
@@ -69,16 +69,26 @@ class Ingestor:
 
     async def ingest(self, carrier: str, events: Sequence[CarrierEvent], raw: str | None,
                      source: str) -> list[Return]:
-        """Apply a carrier's events to the returns they belong to; unknown AWBs are logged."""
+        """Apply a carrier's events to the returns they belong to, then let the observers see them."""
+        applied = await self.apply_events(carrier, events, raw, source)
+        await self.observe(applied, source)
+        return [result.ret for result in applied]
+
+    async def apply_events(self, carrier: str, events: Sequence[CarrierEvent], raw: str | None,
+                           source: str) -> list[ApplyResult]:
+        """Normalize and apply, one return at a time side by side; only what changed comes back.
+
+        Once this returns, the events are in the returns' timelines and in the merchants' feeds.
+        """
         by_awb: dict[str, list[CarrierEvent]] = defaultdict(list)
         for ev in events:
             by_awb[ev.awb].append(ev)
-        results = await asyncio.gather(*(self._ingest_awb(carrier, awb, group, raw, source)
+        results = await asyncio.gather(*(self._apply_awb(carrier, awb, group, raw, source)
                                          for awb, group in by_awb.items()))
-        return [ret for ret in results if ret is not None]
+        return [result for result in results if result is not None]
 
-    async def _ingest_awb(self, carrier: str, awb: str, group: list[CarrierEvent], raw: str | None,
-                          source: str) -> Return | None:
+    async def _apply_awb(self, carrier: str, awb: str, group: list[CarrierEvent], raw: str | None,
+                         source: str) -> ApplyResult | None:
         ref = await self.store.by_awb(carrier, awb)
         if ref is None:
             log.warning("events for an AWB Backhaul does not know", extra={"carrier": carrier, "awb": awb})
@@ -88,12 +98,19 @@ class Ingestor:
             return None
         for te in result.new_events:
             self.metrics.events.labels(carrier, source, te.status.value).inc()
+        return result
+
+    async def observe(self, applied: Sequence[ApplyResult], source: str) -> None:
+        """What follows an apply: learned pickup rates, analytics, ops (NPRs, stuck, alerts), polls.
+
+        Off the feed's critical path: the inbound worker runs this while it applies the next batch.
+        """
         observers = [o for o in (self.outcomes, self.analytics, self.ops) if o is not None]
-        await asyncio.gather(*(o.observe(result.ret, result.new_events) for o in observers))
-        if source == "poll" or is_done(result.ret):
-            # A pushed event leaves the poll schedule as it is, unless the return is finished.
-            await self.after_apply(result.ret)
-        return result.ret
+        for result in applied:
+            await asyncio.gather(*(o.observe(result.ret, result.new_events) for o in observers))
+            if source == "poll" or is_done(result.ret):
+                # A pushed event leaves the poll schedule as it is, unless the return is finished.
+                await self.after_apply(result.ret)
 
     async def after_apply(self, ret: Return) -> None:
         if is_done(ret):
@@ -106,5 +123,6 @@ class Ingestor:
         """Apply an event Backhaul itself originates (a merchant's cancel)."""
         result = await self.store.apply(ret.merchant_id, ret.id, [event])
         self.metrics.events.labels(event.carrier, "gateway", event.status.value).inc()
+        await self.observe([result], "gateway")
         await self.after_apply(result.ret)
         return result.ret

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
+from urllib.parse import urlencode
 
+import aiohttp_jinja2
 from aiohttp import web
 
 from gateway import keys
+from gateway.analytics import report
 from gateway.analytics.query import GROUPS, BadQuery, dimension_of, group, read_days, to_csv
 from gateway.api.common import json_response, merchant_of
 from gateway.problems import Problem
@@ -59,3 +63,32 @@ async def returns_analytics(request: web.Request) -> web.Response:
         return web.Response(text=to_csv(rows), content_type="text/csv", charset="utf-8",
                             headers={"Content-Disposition": f'attachment; filename="{name}"'})
     return json_response({"group_by": group_by, "from": start.isoformat(), "to": end.isoformat(), "data": rows})
+
+
+async def report_for(request: web.Request, mids: Sequence[str]) -> report.Report:
+    """The pages' figures over `from`/`to`. Raises: Problem 422."""
+    start, end = date_range(request)
+    try:
+        return await report.build(request.app[keys.REDIS], Keys(request.app[keys.SETTINGS].key_prefix), mids,
+                                  start, end)
+    except BadQuery as exc:
+        raise _bad("from", str(exc)) from exc
+
+
+def html_headers(response: web.StreamResponse) -> web.StreamResponse:
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; " \
+                                                  "form-action 'self'; frame-ancestors 'none'"
+    return response
+
+
+@routes.get("/v1/analytics/returns.html")
+async def returns_page(request: web.Request) -> web.StreamResponse:
+    """The merchant's own figures as server-rendered SVG charts, with CSV links to the API above."""
+    merchant = await merchant_of(request)
+    found = await report_for(request, [merchant.id])
+    links = [(g, "/v1/analytics/returns?" + urlencode({"group_by": g, "from": found.start, "to": found.end,
+                                                        "format": "csv"})) for g in report.CSV_GROUPS]
+    return html_headers(aiohttp_jinja2.render_template("analytics/returns.html", request, {
+        "merchant": merchant.display_name or merchant.name, "report": found, "charts": report.charts(found),
+        "csv_links": links}))

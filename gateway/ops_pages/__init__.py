@@ -1,4 +1,7 @@
-"""The ops console (`/ops`): failed pickups, stuck shipments, carrier health, alerts. Plain HTML forms."""
+"""The ops console (`/ops`): failed pickups, stuck shipments, carrier health, analytics, alerts, one return.
+
+Plain HTML forms, no JavaScript.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,6 @@ from aiohttp import web
 
 def routes() -> list[web.AbstractRouteDef]:
     """Every console route, for `app.add_routes`."""
-    from gateway.ops_pages import actions, views
+    from gateway.ops_pages import actions, analytics_view, return_page, views
 
-    return [*actions.routes, *views.routes]
+    return [*actions.routes, *views.routes, *return_page.routes, *analytics_view.routes]

@@ -15,6 +15,7 @@ key                                 type    what                                
 <p>{<mid>}:return:<rid>:raw         list    newest raw carrier payloads, bounded            none
 <p>{<mid>}:idem:<key>               hash    idempotency record: body hash, state, response  24 h
 <p>token:<token>                    string  "<mid> <rid>" for the tracking page            none
+<p>return-owner:<rid>               string  merchant id of a return (ops return page)      none
 <p>awb:<carrier>:<awb>              string  "<mid> <rid>" of a booked AWB                   none
 <p>poll:due                         zset    "<mid> <rid>" by next poll time (epoch s)      none
 <p>{<mid>}:feed                      stream  the merchant's unified event feed (MAXLEN ~)     none
@@ -103,6 +104,9 @@ class Keys:
 
     def idempotency(self, mid: str, key: str) -> str:
         return f"{self.prefix}{{{mid}}}:idem:{key}"
+
+    def return_owner(self, rid: str) -> str:
+        return f"{self.prefix}return-owner:{rid}"
 
     def token(self, token: str) -> str:
         return f"{self.prefix}token:{token}"

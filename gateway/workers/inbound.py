@@ -22,12 +22,15 @@ from carriers.errors import CarrierError
 from gateway.carrier_hub import CarrierHub
 from gateway.ingest import Ingestor
 from gateway.metrics import Metrics
+from gateway.store.returns import ApplyResult
 from gateway.store.server import xreadgroup_entries
 
 log = logging.getLogger(__name__)
 GROUP = "inbound"
 # Entries applied at once: enough to overlap Redis round trips, few enough to bound connections.
 _CONCURRENCY = 64
+# Batches whose observers may still be running while the next batch is applied.
+_OBSERVING_BATCHES = 4
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,7 @@ class InboundWorker:
         self.deps = deps
         self.name = name or consumer_name()
         self._stopping = asyncio.Event()
+        self._in_flight: set[asyncio.Task[None]] = set()
 
     def stop(self) -> None:
         self._stopping.set()
@@ -77,6 +81,7 @@ class InboundWorker:
             except Exception:
                 log.exception("inbound round failed")
                 await asyncio.sleep(0.5)
+        await self.drain()
 
     async def read_once(self) -> int:
         d = self.deps
@@ -85,20 +90,42 @@ class InboundWorker:
         return len(entries)
 
     async def handle_all(self, entries: list[tuple[str, dict[str, str]]]) -> None:
-        """Apply a batch concurrently, then acknowledge it with one XACK.
+        """Apply a batch side by side, then observe and acknowledge it in the background.
 
-        Entries of one return may run side by side: `apply()` retries its WATCH and stays correct.
+        The feed has the events once `apply()` returns, so the next batch is read at once while
+        the observers (learning, analytics, ops) of this one run; the batch is XACKed only after
+        them. Entries of one return may run side by side: `apply()` retries and stays correct.
         """
         if not entries:
             return
         limit = asyncio.Semaphore(_CONCURRENCY)
 
-        async def bounded(entry_id: str, fields: dict[str, str]) -> None:
+        async def bounded(entry_id: str, fields: dict[str, str]) -> list[ApplyResult]:
             async with limit:
-                await self.handle(entry_id, fields)
+                return await self.handle(entry_id, fields)
 
-        await asyncio.gather(*(bounded(entry_id, fields) for entry_id, fields in entries if fields))
-        await self.deps.redis.xack(self.deps.stream, GROUP, *(entry_id for entry_id, _ in entries))
+        batches = await asyncio.gather(*(bounded(entry_id, fields) for entry_id, fields in entries if fields))
+        applied = [result for batch in batches for result in batch]
+        ids = [entry_id for entry_id, _ in entries]
+        task = asyncio.create_task(self._observe_and_ack(applied, ids))
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+        if len(self._in_flight) >= _OBSERVING_BATCHES:
+            await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
+
+    async def _observe_and_ack(self, applied: list[ApplyResult], ids: list[str]) -> None:
+        try:
+            await self.deps.ingestor.observe(applied, "webhook")
+        except Exception:
+            # Unacknowledged, the batch is reclaimed and re-applied; apply() finds nothing new twice.
+            log.exception("observing an inbound batch failed")
+            return
+        await self.deps.redis.xack(self.deps.stream, GROUP, *ids)
+
+    async def drain(self) -> None:
+        """Wait for the batches still being observed (on stop)."""
+        if self._in_flight:
+            await asyncio.wait(self._in_flight)
 
     async def reclaim(self) -> int:
         """Take over entries another consumer read but never acknowledged."""
@@ -109,7 +136,7 @@ class InboundWorker:
         await self.handle_all(entries)
         return len(entries)
 
-    async def handle(self, entry_id: str, fields: dict[str, str]) -> None:
+    async def handle(self, entry_id: str, fields: dict[str, str]) -> list[ApplyResult]:
         d = self.deps
         carrier = fields.get("carrier", "")
         try:
@@ -121,9 +148,10 @@ class InboundWorker:
             d.metrics.webhooks_in.labels(carrier or "?", "unparseable").inc()
             log.error("inbound webhook could not be parsed", extra={"carrier": carrier, "error": str(exc)})
             await d.redis.lpush(d.dead_letters, json.dumps({"id": entry_id, **fields, "error": str(exc)}))
-            return
-        await d.ingestor.ingest(carrier, events, fields["body"], "webhook")
+            return []
+        applied = await d.ingestor.apply_events(carrier, events, fields["body"], "webhook")
         received_ms = int(fields.get("received_ms") or 0)
         if received_ms:
             lag_s = d.ingestor.clock.now().timestamp() - received_ms / 1000
             d.metrics.ingest_lag_seconds.labels(carrier).observe(max(0.0, lag_s))
+        return applied
