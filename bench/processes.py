@@ -67,10 +67,11 @@ def gateway(redis_url: str, prefix: str, port: int, cpu: int | None = None) -> c
                    f"http://127.0.0.1:{port}/healthz", cpu)
 
 
-def worker(redis_url: str, prefix: str, cpu: int | None = None) -> contextlib.AbstractContextManager[
+def worker(redis_url: str, prefix: str, cpu: int | None = None, roles: str = "") -> contextlib.AbstractContextManager[
         subprocess.Popen[bytes]]:
     port = free_port()
-    return process([sys.executable, "-m", "gateway", "worker", "--metrics-port", str(port)],
+    return process([sys.executable, "-m", "gateway", "worker", "--metrics-port", str(port),
+                    *(["--roles", roles] if roles else [])],
                    env_for(redis_url, prefix, 0), f"http://127.0.0.1:{port}/healthz", cpu)
 
 

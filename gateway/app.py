@@ -46,13 +46,15 @@ from gateway.store.merchants import MerchantStore
 from gateway.store.returns import ReturnStore
 from gateway.store.server import check, client_for
 from gateway.webhooks_out import api as webhooks_out_api
-from gateway.workers.inbound import InboundDeps, InboundWorker
+from gateway.workers.inbound import InboundDeps, InboundWorker, consumer_name
+from gateway.workers.observers import ObserverDeps, ObserverWorker
 from gateway.workers.poller import Poller, PollerDeps
 from normalizers.maps import load_maps
 
 TEMPLATES = Path(__file__).parent / "templates"
 POLLER = web.AppKey("poller", Poller)
 INBOUND_WORKER = web.AppKey("inbound_worker", InboundWorker)
+OBSERVER_WORKER = web.AppKey("observer_worker", ObserverWorker)
 
 health_routes = web.RouteTableDef()
 
@@ -107,16 +109,43 @@ def inbound_worker_for(app: web.Application, name: str | None = None) -> Inbound
     s, k = app[keys.SETTINGS], Keys(app[keys.SETTINGS].key_prefix)
     deps = InboundDeps(redis=app[keys.REDIS], stream=k.inbound(), dead_letters=k.inbound_dead(),
                        hub=app[keys.CARRIERS], ingestor=app[keys.INGESTOR], metrics=app[keys.METRICS],
-                       reclaim_idle_ms=int(s.inbound_reclaim_idle_s * 1000))
+                       reclaim_idle_ms=int(s.inbound_reclaim_idle_s * 1000), observe_stream=k.observe(),
+                       observe_maxlen=s.inbound_maxlen)
     return InboundWorker(deps, name)
 
 
-async def _run_until_cleanup(app: web.Application, runner: Poller | InboundWorker) -> AsyncIterator[None]:
+def observer_worker_for(app: web.Application, name: str | None = None) -> ObserverWorker:
+    s, k = app[keys.SETTINGS], Keys(app[keys.SETTINGS].key_prefix)
+    deps = ObserverDeps(redis=app[keys.REDIS], stream=k.observe(), store=app[keys.RETURNS],
+                        ingestor=app[keys.INGESTOR], reclaim_idle_ms=int(s.inbound_reclaim_idle_s * 1000))
+    return ObserverWorker(deps, name or consumer_name())
+
+
+async def _run_until_cleanup(app: web.Application,
+                             runner: Poller | InboundWorker | ObserverWorker) -> AsyncIterator[None]:
     task = asyncio.create_task(runner.run())
     yield
     runner.stop()
     with contextlib.suppress(asyncio.CancelledError, TimeoutError):
         await asyncio.wait_for(task, timeout=10)
+
+
+async def _background_poller(app: web.Application) -> AsyncIterator[None]:
+    app[POLLER] = poller_for(app)
+    async for _ in _run_until_cleanup(app, app[POLLER]):
+        yield
+
+
+async def _background_inbound(app: web.Application) -> AsyncIterator[None]:
+    app[INBOUND_WORKER] = inbound_worker_for(app)
+    async for _ in _run_until_cleanup(app, app[INBOUND_WORKER]):
+        yield
+
+
+async def _background_observers(app: web.Application) -> AsyncIterator[None]:
+    app[OBSERVER_WORKER] = observer_worker_for(app)
+    async for _ in _run_until_cleanup(app, app[OBSERVER_WORKER]):
+        yield
 
 
 def create_app(settings: Settings, redis_url: str, clock: Clock | None = None,
@@ -140,22 +169,12 @@ def create_app(settings: Settings, redis_url: str, clock: Clock | None = None,
             await app[keys.HTTP].close()
             await app[keys.REDIS].aclose()
 
-    async def background_poller(app: web.Application) -> AsyncIterator[None]:
-        app[POLLER] = poller_for(app)
-        async for _ in _run_until_cleanup(app, app[POLLER]):
-            yield
-
-    async def background_inbound(app: web.Application) -> AsyncIterator[None]:
-        app[INBOUND_WORKER] = inbound_worker_for(app)
-        async for _ in _run_until_cleanup(app, app[INBOUND_WORKER]):
-            yield
-
     app.cleanup_ctx.append(resources)
     if run_poller:
-        app.cleanup_ctx.append(background_poller)
-        app.cleanup_ctx.append(background_inbound)
-        app.cleanup_ctx.append(ops_wiring.background_dispatcher_with_alerts)
-        app.cleanup_ctx.append(ops_wiring.background_ops)
+        roles = {"poller": _background_poller, "inbound": _background_inbound, "observers": _background_observers,
+                 "webhooks": ops_wiring.background_dispatcher_with_alerts, "ops": ops_wiring.background_ops}
+        for role in settings.worker_roles:
+            app.cleanup_ctx.append(roles[role])
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
     app.add_routes(health_routes)
     if serve_api:

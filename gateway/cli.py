@@ -31,6 +31,8 @@ def _worker(args: argparse.Namespace, settings: Settings) -> None:
     from gateway.app import create_app
     from gateway.runtime import redis_url, serve_until_stopped
 
+    if args.roles:
+        settings = settings.model_copy(update={"worker_roles": [r.strip() for r in args.roles.split(",") if r]})
     with redis_url(settings) as url:
         app = create_app(settings, url, run_poller=True, serve_api=False)
         print(f"Backhaul worker running; metrics on http://{settings.host}:{args.metrics_port}/metrics", flush=True)
@@ -103,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=_serve)
     worker = sub.add_parser("worker", help="run the poller")
     worker.add_argument("--metrics-port", type=int, default=9108)
+    worker.add_argument("--roles", default="", help="comma list of poller,inbound,observers,webhooks,ops "
+                        "(default: all); run several workers with different roles to scale out")
     worker.set_defaults(func=_worker)
     sandbox = sub.add_parser("sandbox", help="run a carrier's local sandbox")
     sandbox.add_argument("--carrier", default="delhivery")

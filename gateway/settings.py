@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError
@@ -19,6 +19,8 @@ from carriers.errors import ConfigError
 from carriers.registry import adapter_class
 
 DEFAULT_CONFIG_DIR = Path("config")
+WorkerRole = Literal["poller", "inbound", "observers", "webhooks", "ops"]
+WORKER_ROLES: tuple[WorkerRole, ...] = ("poller", "inbound", "observers", "webhooks", "ops")
 _SECRET_WORDS = ("token", "secret", "password", "api_key", "apikey", "key_hash")
 
 
@@ -95,6 +97,8 @@ class Settings(BaseSettings):
     webhook_allow_private_urls: bool = False
     # Load config/serviceability/<slug>.csv at start for carriers with no table in Redis yet.
     serviceability_autoload: bool = True
+    # What `backhaul worker` (and `serve --with-worker`) runs; split across processes to scale.
+    worker_roles: list[WorkerRole] = Field(default_factory=lambda: list(WORKER_ROLES))
     carrier_order: list[str] = Field(default_factory=lambda: ["delhivery"])
     config_dir: Path = Field(default=DEFAULT_CONFIG_DIR, description="allocation, rates, rules/, policy")
     carriers: dict[str, dict[str, Any]] = Field(default_factory=dict)

@@ -21,6 +21,7 @@ key                                 type    what                                
 <p>{<mid>}:feed                      stream  the merchant's unified event feed (MAXLEN ~)     none
 <p>inbound                           stream  raw carrier webhook bodies for the workers     none
 <p>inbound:dead                      list    webhook bodies no parser accepts, for ops     none
+<p>observe                           stream  returns changed by webhooks, for the observers none
 <p>{svc}:<carrier>                  string  serviceability bitmap, 2 bits per PIN (rules)   none
 <p>{svc}:<carrier>:loading          string  a table being loaded, renamed over the live one none
 <p>{svc}:carriers                   hash    carrier -> table meta JSON (rows, countries)    none
@@ -125,6 +126,9 @@ class Keys:
 
     def inbound_dead(self) -> str:
         return f"{self.prefix}inbound:dead"
+
+    def observe(self) -> str:
+        return f"{self.prefix}observe"
 
     def webhook_merchants(self) -> str:
         return f"{self.prefix}wh:merchants"

@@ -24,13 +24,12 @@ from gateway.ingest import Ingestor
 from gateway.metrics import Metrics
 from gateway.store.returns import ApplyResult
 from gateway.store.server import xreadgroup_entries
+from gateway.workers.observers import observe_entry
 
 log = logging.getLogger(__name__)
 GROUP = "inbound"
 # Entries applied at once: enough to overlap Redis round trips, few enough to bound connections.
 _CONCURRENCY = 64
-# Batches whose observers may still be running while the next batch is applied.
-_OBSERVING_BATCHES = 4
 
 
 @dataclass(frozen=True)
@@ -41,6 +40,8 @@ class InboundDeps:
     hub: CarrierHub
     ingestor: Ingestor
     metrics: Metrics
+    observe_stream: str = "observe"
+    observe_maxlen: int = 1_000_000
     block_ms: int = 1000
     batch: int = 100
     reclaim_idle_ms: int = 30_000
@@ -55,7 +56,6 @@ class InboundWorker:
         self.deps = deps
         self.name = name or consumer_name()
         self._stopping = asyncio.Event()
-        self._in_flight: set[asyncio.Task[None]] = set()
 
     def stop(self) -> None:
         self._stopping.set()
@@ -81,7 +81,6 @@ class InboundWorker:
             except Exception:
                 log.exception("inbound round failed")
                 await asyncio.sleep(0.5)
-        await self.drain()
 
     async def read_once(self) -> int:
         d = self.deps
@@ -90,11 +89,11 @@ class InboundWorker:
         return len(entries)
 
     async def handle_all(self, entries: list[tuple[str, dict[str, str]]]) -> None:
-        """Apply a batch side by side, then observe and acknowledge it in the background.
+        """Apply a batch side by side, hand what changed to the observers, acknowledge the batch.
 
-        The feed has the events once `apply()` returns, so the next batch is read at once while
-        the observers (learning, analytics, ops) of this one run; the batch is XACKed only after
-        them. Entries of one return may run side by side: `apply()` retries and stays correct.
+        The feed has the events once `apply()` returns; learning, analytics and ops follow from
+        the observe stream (gateway/workers/observers.py). Entries of one return may run side by
+        side: `apply()` retries and stays correct.
         """
         if not entries:
             return
@@ -106,26 +105,13 @@ class InboundWorker:
 
         batches = await asyncio.gather(*(bounded(entry_id, fields) for entry_id, fields in entries if fields))
         applied = [result for batch in batches for result in batch]
-        ids = [entry_id for entry_id, _ in entries]
-        task = asyncio.create_task(self._observe_and_ack(applied, ids))
-        self._in_flight.add(task)
-        task.add_done_callback(self._in_flight.discard)
-        if len(self._in_flight) >= _OBSERVING_BATCHES:
-            await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
-
-    async def _observe_and_ack(self, applied: list[ApplyResult], ids: list[str]) -> None:
-        try:
-            await self.deps.ingestor.observe(applied, "webhook")
-        except Exception:
-            # Unacknowledged, the batch is reclaimed and re-applied; apply() finds nothing new twice.
-            log.exception("observing an inbound batch failed")
-            return
-        await self.deps.redis.xack(self.deps.stream, GROUP, *ids)
-
-    async def drain(self) -> None:
-        """Wait for the batches still being observed (on stop)."""
-        if self._in_flight:
-            await asyncio.wait(self._in_flight)
+        async with self.deps.redis.pipeline(transaction=False) as pipe:
+            # The observers' work goes on their own stream before this batch is acknowledged.
+            for result in applied:
+                pipe.xadd(self.deps.observe_stream, observe_entry(result, "webhook"),  # type: ignore[arg-type]
+                          maxlen=self.deps.observe_maxlen, approximate=True)
+            pipe.xack(self.deps.stream, GROUP, *(entry_id for entry_id, _ in entries))
+            await pipe.execute()
 
     async def reclaim(self) -> int:
         """Take over entries another consumer read but never acknowledged."""
