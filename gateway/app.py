@@ -46,7 +46,8 @@ from gateway.store.merchants import MerchantStore
 from gateway.store.returns import ReturnStore
 from gateway.store.server import check, client_for
 from gateway.webhooks_out import api as webhooks_out_api
-from gateway.workers.inbound import InboundDeps, InboundWorker, consumer_name
+from gateway.workers.consumer import consumer_name
+from gateway.workers.inbound import InboundDeps, InboundWorker
 from gateway.workers.observers import ObserverDeps, ObserverWorker
 from gateway.workers.poller import Poller, PollerDeps
 from normalizers.maps import load_maps

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from typing import Any, ClassVar
 
 import aiohttp
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
 from carriers.base import (
     Address,
@@ -24,23 +24,14 @@ from carriers.base import (
 from carriers.bluedart import wire
 from carriers.bluedart.settings import BlueDartSettings
 from carriers.clock import Clock
-from carriers.errors import CarrierError, CarrierUnavailable, NotServiceable
+from carriers.errors import CarrierUnavailable, NotServiceable
 from carriers.oauth import TokenCache
+from carriers.retry import wait_s as _wait_s
 
 # In-request retries stay short; a longer Retry-After is the caller's queue's business.
-_RETRY_AFTER_CAP_S = 5.0
-_BACKOFF_FIRST_S = 0.1
-_BACKOFF_MAX_S = 2.0
 # The header our Push API endpoint expects the shared secret in (Blue Dart lets the client choose).
 WEBHOOK_TOKEN_HEADER = "token"
 
-
-def _wait_s(state: RetryCallState) -> float:
-    """Exponential backoff, or the carrier's Retry-After when it gave one (capped)."""
-    exc = state.outcome.exception() if state.outcome else None
-    if isinstance(exc, CarrierError) and exc.retry_after_s is not None:
-        return min(exc.retry_after_s, _RETRY_AFTER_CAP_S)
-    return float(min(_BACKOFF_FIRST_S * 2 ** (state.attempt_number - 1), _BACKOFF_MAX_S))
 
 
 class BlueDartAdapter:

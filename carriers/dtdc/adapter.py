@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any, ClassVar
 
 import aiohttp
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
 from carriers.base import (
     Address,
@@ -23,23 +23,14 @@ from carriers.base import (
 from carriers.clock import Clock
 from carriers.dtdc import wire
 from carriers.dtdc.settings import DtdcSettings
-from carriers.errors import CarrierAuthError, CarrierError, CarrierRejected, CarrierUnavailable
+from carriers.errors import CarrierAuthError, CarrierRejected, CarrierUnavailable
 from carriers.oauth import TokenCache
+from carriers.retry import wait_s as _wait_s
 
 # In-request retries stay short; a longer Retry-After is the caller's queue's business.
-_RETRY_AFTER_CAP_S = 5.0
-_BACKOFF_FIRST_S = 0.1
-_BACKOFF_MAX_S = 2.0
 # DTDC's tracking token lives about 24 h and the answer carries no expiry; renew well before.
 _TRACKING_TOKEN_LIFETIME_S = 20 * 3600.0
 
-
-def _wait_s(state: RetryCallState) -> float:
-    """Exponential backoff, or the carrier's Retry-After when it gave one (capped)."""
-    exc = state.outcome.exception() if state.outcome else None
-    if isinstance(exc, CarrierError) and exc.retry_after_s is not None:
-        return min(exc.retry_after_s, _RETRY_AFTER_CAP_S)
-    return float(min(_BACKOFF_FIRST_S * 2 ** (state.attempt_number - 1), _BACKOFF_MAX_S))
 
 
 class DtdcAdapter:

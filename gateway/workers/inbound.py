@@ -10,20 +10,16 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import socket
 from dataclasses import dataclass
-from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import ResponseError
 
 from carriers.errors import CarrierError
 from gateway.carrier_hub import CarrierHub
 from gateway.ingest import Ingestor
 from gateway.metrics import Metrics
 from gateway.store.returns import ApplyResult
-from gateway.store.server import xreadgroup_entries
+from gateway.workers.consumer import StreamConsumer
 from gateway.workers.observers import observe_entry
 
 log = logging.getLogger(__name__)
@@ -47,46 +43,12 @@ class InboundDeps:
     reclaim_idle_ms: int = 30_000
 
 
-def consumer_name() -> str:
-    return f"{socket.gethostname()}-{os.getpid()}"
+class InboundWorker(StreamConsumer):
+    group = GROUP
 
-
-class InboundWorker:
     def __init__(self, deps: InboundDeps, name: str | None = None) -> None:
+        super().__init__(deps.redis, deps.stream, name, deps.batch, deps.block_ms, deps.reclaim_idle_ms)
         self.deps = deps
-        self.name = name or consumer_name()
-        self._stopping = asyncio.Event()
-
-    def stop(self) -> None:
-        self._stopping.set()
-
-    async def ensure_group(self) -> None:
-        try:
-            await self.deps.redis.xgroup_create(self.deps.stream, GROUP, id="0", mkstream=True)
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
-
-    async def run(self) -> None:
-        await self.ensure_group()
-        while not self._stopping.is_set():
-            try:
-                await self.reclaim()
-                await self.read_once()
-            except ResponseError as exc:
-                if "NOGROUP" not in str(exc):
-                    raise
-                # The stream was trimmed away or deleted: make the group again and go on.
-                await self.ensure_group()
-            except Exception:
-                log.exception("inbound round failed")
-                await asyncio.sleep(0.5)
-
-    async def read_once(self) -> int:
-        d = self.deps
-        entries = await xreadgroup_entries(d.redis, d.stream, GROUP, self.name, d.batch, d.block_ms)
-        await self.handle_all(entries)
-        return len(entries)
 
     async def handle_all(self, entries: list[tuple[str, dict[str, str]]]) -> None:
         """Apply a batch side by side, hand what changed to the observers, acknowledge the batch.
@@ -112,15 +74,6 @@ class InboundWorker:
                           maxlen=self.deps.observe_maxlen, approximate=True)
             pipe.xack(self.deps.stream, GROUP, *(entry_id for entry_id, _ in entries))
             await pipe.execute()
-
-    async def reclaim(self) -> int:
-        """Take over entries another consumer read but never acknowledged."""
-        d = self.deps
-        reply: Any = await d.redis.xautoclaim(d.stream, GROUP, self.name, min_idle_time=d.reclaim_idle_ms,
-                                              start_id="0-0", count=d.batch)
-        entries = reply[1]
-        await self.handle_all(entries)
-        return len(entries)
 
     async def handle(self, entry_id: str, fields: dict[str, str]) -> list[ApplyResult]:
         d = self.deps

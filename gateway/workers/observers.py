@@ -8,18 +8,15 @@ feed fast while another process (`--roles observers,...`) does the slower bookke
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import ResponseError
 
 from gateway.ingest import Ingestor
 from gateway.store.returns import ApplyResult, ReturnStore
-from gateway.store.server import xreadgroup_entries
+from gateway.workers.consumer import StreamConsumer
 from normalizers.taxonomy import TrackingEvent
 
 log = logging.getLogger(__name__)
@@ -43,50 +40,14 @@ class ObserverDeps:
     reclaim_idle_ms: int = 30_000
 
 
-class ObserverWorker:
+class ObserverWorker(StreamConsumer):
+    group = GROUP
+
     def __init__(self, deps: ObserverDeps, name: str) -> None:
+        super().__init__(deps.redis, deps.stream, name, deps.batch, deps.block_ms, deps.reclaim_idle_ms)
         self.deps = deps
-        self.name = name
-        self._stopping = asyncio.Event()
 
-    def stop(self) -> None:
-        self._stopping.set()
-
-    async def ensure_group(self) -> None:
-        try:
-            await self.deps.redis.xgroup_create(self.deps.stream, GROUP, id="0", mkstream=True)
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
-
-    async def run(self) -> None:
-        await self.ensure_group()
-        while not self._stopping.is_set():
-            try:
-                await self.reclaim()
-                await self.read_once()
-            except ResponseError as exc:
-                if "NOGROUP" not in str(exc):
-                    raise
-                await self.ensure_group()
-            except Exception:
-                log.exception("observer round failed")
-                await asyncio.sleep(0.5)
-
-    async def read_once(self) -> int:
-        d = self.deps
-        entries = await xreadgroup_entries(d.redis, d.stream, GROUP, self.name, d.batch, d.block_ms)
-        await self.handle(entries)
-        return len(entries)
-
-    async def reclaim(self) -> int:
-        d = self.deps
-        reply: Any = await d.redis.xautoclaim(d.stream, GROUP, self.name, min_idle_time=d.reclaim_idle_ms,
-                                              start_id="0-0", count=d.batch)
-        await self.handle(reply[1])
-        return len(reply[1])
-
-    async def handle(self, entries: list[tuple[str, dict[str, str]]]) -> None:
+    async def handle_all(self, entries: list[tuple[str, dict[str, str]]]) -> None:
         if not entries:
             return
         by_source: dict[str, list[ApplyResult]] = {}
