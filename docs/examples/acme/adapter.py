@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any, ClassVar
 
 import aiohttp
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
 from carriers.base import (
     Address,
@@ -21,18 +21,11 @@ from carriers.base import (
     Serviceability,
 )
 from carriers.clock import Clock
-from carriers.errors import CarrierError, CarrierRejected, CarrierUnavailable
+from carriers.errors import CarrierRejected, CarrierUnavailable
+from carriers.retry import wait_s
 
 from . import wire
 from .settings import AcmeSettings
-
-
-def _wait_s(state: RetryCallState) -> float:
-    """The carrier's Retry-After (capped at 5 s) when it gave one, else exponential backoff."""
-    exc = state.outcome.exception() if state.outcome else None
-    if isinstance(exc, CarrierError) and exc.retry_after_s is not None:
-        return min(exc.retry_after_s, 5.0)
-    return float(min(0.1 * 2 ** (state.attempt_number - 1), 2.0))
 
 
 class AcmeAdapter:
@@ -86,7 +79,7 @@ class AcmeAdapter:
     async def _call(self, method: str, path: str, json_body: Any = None,
                     params: Mapping[str, str] | None = None) -> bytes:
         """Send, retrying CarrierUnavailable only; every other error is final."""
-        retrying = AsyncRetrying(retry=retry_if_exception_type(CarrierUnavailable), wait=_wait_s,
+        retrying = AsyncRetrying(retry=retry_if_exception_type(CarrierUnavailable), wait=wait_s,
                                  stop=stop_after_attempt(self._settings.retries + 1), reraise=True)
         async for attempt in retrying:
             with attempt:
