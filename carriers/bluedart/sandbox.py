@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import io
 import json
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time, timedelta
@@ -16,7 +15,6 @@ from typing import Any
 
 import indian_pincode
 from aiohttp import web
-from reportlab.pdfgen import canvas
 
 from carriers.bluedart import sandbox_script as script
 from carriers.bluedart import sandbox_tnt as tnt
@@ -29,6 +27,7 @@ from carriers.sandbox import (
     new_sandbox_app,
     read_json,
 )
+from carriers.sandbox_label import sample_label
 
 CLIENT_ID = "sandbox-client-id"
 CLIENT_SECRET = "sandbox-client-secret"
@@ -162,12 +161,7 @@ def _book(control: SandboxControl, request_body: dict[str, Any], reference: str)
 
 
 def _label_pdf(awb: str, reference: str) -> bytes:
-    out = io.BytesIO()
-    page = canvas.Canvas(out, pagesize=(288, 432))
-    page.drawString(24, 400, f"Blue Dart sandbox waybill {awb}")
-    page.drawString(24, 380, f"Ref {reference}")
-    page.save()
-    return out.getvalue()
+    return sample_label("Blue Dart", [(awb, reference)])
 
 
 def _is_pre_pickup(booking: SandboxBooking, now: datetime) -> bool:

@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import argparse
 import base64
-import io
 import json
 from datetime import datetime
 from typing import Any
 
 import indian_pincode
 from aiohttp import web
-from reportlab.pdfgen.canvas import Canvas
 
 from carriers.dtdc import sandbox_script as script
 from carriers.dtdc import wire
 from carriers.sandbox import CONTROL_KEY, SandboxBooking, SandboxControl, TokenIssuer, new_sandbox_app, read_json
+from carriers.sandbox_label import sample_label
 
 SANDBOX_API_KEY = "sandbox-api-key"
 SANDBOX_CUSTOMER = "GL0001"
@@ -151,12 +150,7 @@ async def _label(request: web.Request) -> web.Response:
 
 
 def _label_pdf(booking: SandboxBooking) -> bytes:
-    buffer = io.BytesIO()
-    canvas = Canvas(buffer, pagesize=(288, 432), invariant=True)
-    canvas.drawString(24, 400, f"DTDC SANDBOX  {booking.awb}")
-    canvas.drawString(24, 380, f"Ref. No: {booking.reference}")
-    canvas.save()
-    return buffer.getvalue()
+    return sample_label("DTDC", [(booking.awb, booking.reference)])
 
 
 async def _authenticate(request: web.Request) -> web.Response:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import io
 import json
 from datetime import datetime
 from typing import Any
@@ -16,11 +15,11 @@ from typing import Any
 import indian_pincode
 from aiohttp import web
 from lxml import etree
-from reportlab.pdfgen import canvas
 
 from carriers.ecom_express import sandbox_script as script
 from carriers.ecom_express import wire
 from carriers.sandbox import CONTROL_KEY, SandboxBooking, SandboxControl, new_sandbox_app
+from carriers.sandbox_label import sample_label
 
 USERNAME = "sandbox-user"
 PASSWORD = "sandbox-password"
@@ -207,12 +206,8 @@ async def _label(request: web.Request) -> web.Response:
     booking = _control(request).bookings.get(str(form.get("awb", "")))
     if booking is None:
         return web.json_response({"reason": "AWB not found"})
-    out = io.BytesIO()
-    page = canvas.Canvas(out, pagesize=(288, 432))
-    page.drawString(24, 400, f"Ecom Express sandbox label {booking.awb}")
-    page.drawString(24, 380, f"Order {booking.reference}")
-    page.save()
-    return web.Response(body=out.getvalue(), content_type="application/pdf")
+    pdf = sample_label("Ecom Express", [(booking.awb, booking.reference)])
+    return web.Response(body=pdf, content_type="application/pdf")
 
 
 def make_app(control: SandboxControl | None = None) -> web.Application:

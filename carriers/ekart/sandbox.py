@@ -7,7 +7,6 @@ Run it alone with `python -m carriers.ekart.sandbox --port 8087`; client `SBX01`
 from __future__ import annotations
 
 import argparse
-import io
 import json
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -15,11 +14,11 @@ from typing import Any
 
 import indian_pincode
 from aiohttp import web
-from reportlab.pdfgen.canvas import Canvas
 
 from carriers.ekart import sandbox_script as script
 from carriers.ekart import wire
 from carriers.sandbox import CONTROL_KEY, SandboxBooking, SandboxControl, TokenIssuer, new_sandbox_app, read_json
+from carriers.sandbox_label import sample_label
 
 SANDBOX_CLIENT = "SBX01"
 SANDBOX_USER = "sandbox-user"
@@ -139,14 +138,7 @@ async def _label(request: web.Request) -> web.Response:
 
 
 def _label_pdf(bookings: list[SandboxBooking]) -> bytes:
-    buffer = io.BytesIO()
-    canvas = Canvas(buffer, pagesize=(288, 432), invariant=True)
-    for booking in bookings:
-        canvas.drawString(24, 400, f"EKART SANDBOX  {booking.awb}")
-        canvas.drawString(24, 380, f"Order: {booking.reference}")
-        canvas.showPage()
-    canvas.save()
-    return buffer.getvalue()
+    return sample_label("Ekart", [(b.awb, b.reference) for b in bookings])
 
 
 async def _track(request: web.Request) -> web.Response:
