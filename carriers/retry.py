@@ -18,3 +18,11 @@ def wait_s(state: RetryCallState) -> float:
     if isinstance(exc, CarrierError) and exc.retry_after_s is not None:
         return min(exc.retry_after_s, RETRY_AFTER_CAP_S)
     return float(min(BACKOFF_FIRST_S * 2 ** (state.attempt_number - 1), BACKOFF_MAX_S))
+
+
+def retry_after_s(value: str | None) -> float | None:
+    """A Retry-After header in seconds, None when absent or not a number of seconds."""
+    try:
+        return max(float(value), 0.0) if value else None
+    except ValueError:
+        return None

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from functools import partial
 from typing import Any
 
+from carriers import wire_json
 from carriers.base import Address, Booking, Contact, PickupRequest
 from carriers.bluedart.scans import CARRIER as CARRIER
 from carriers.bluedart.scans import IST as IST
@@ -32,6 +33,11 @@ from carriers.errors import (
     CarrierUnavailable,
     NotServiceable,
 )
+from carriers.retry import retry_after_s as _seconds
+from carriers.wire_json import mentions_any as _has
+
+_load_object = partial(wire_json.load_object, CARRIER)
+_object = partial(wire_json.as_object, CARRIER)
 
 TOKEN_PATH = "/token/v1/login"
 FINDER_PATH = "/finder/v1/GetServicesforPincode"
@@ -339,29 +345,3 @@ def _pdf(value: object) -> bytes | None:
     except (binascii.Error, ValueError, TypeError) as exc:
         raise CarrierResponseInvalid(CARRIER, "AWBPrintContent is not a PDF byte array") from exc
     return None
-
-
-def _load_object(raw: bytes, what: str) -> dict[str, Any]:
-    try:
-        body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CarrierResponseInvalid(CARRIER, f"{what} is not JSON: {raw[:80]!r}") from exc
-    return _object(body, what)
-
-
-def _object(value: object, what: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise CarrierResponseInvalid(CARRIER, f"{what} is not a JSON object")
-    return value
-
-
-def _has(text: str, markers: Sequence[str]) -> bool:
-    lowered = text.lower()
-    return any(m in lowered for m in markers)
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        return max(float(value), 0.0) if value else None
-    except ValueError:
-        return None

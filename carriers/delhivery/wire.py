@@ -10,9 +10,11 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
+from carriers import wire_json
 from carriers.base import Address, Booking, CarrierEvent, Contact, Item, PickupRequest, QcAttributes
 from carriers.errors import (
     CarrierAuthError,
@@ -22,8 +24,14 @@ from carriers.errors import (
     CarrierUnavailable,
     NotServiceable,
 )
+from carriers.retry import retry_after_s as _seconds
+from carriers.wire_json import mentions_any as _has
 
 CARRIER = "delhivery"
+_load = partial(wire_json.load, CARRIER)
+_load_object = partial(wire_json.load_object, CARRIER)
+_object = partial(wire_json.as_object, CARRIER)
+_text = partial(wire_json.required_text, CARRIER)
 IST = timezone(timedelta(hours=5, minutes=30), "IST")
 
 CREATE_PATH = "/api/cmu/create.json"
@@ -324,41 +332,5 @@ def _same_scan(a: CarrierEvent, b: CarrierEvent) -> bool:
     return (a.code, a.code_type, a.occurred_at) == (b.code, b.code_type, b.occurred_at)
 
 
-def _load(raw: bytes, what: str) -> Any:
-    try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CarrierResponseInvalid(CARRIER, f"{what} is not JSON: {raw[:80]!r}") from exc
-
-
-def _load_object(raw: bytes, what: str) -> dict[str, Any]:
-    return _object(_load(raw, what), what)
-
-
-def _object(value: object, what: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise CarrierResponseInvalid(CARRIER, f"{what} is not a JSON object")
-    return value
-
-
-def _text(obj: dict[str, Any], key: str) -> str:
-    value = obj.get(key)
-    if value in (None, ""):
-        raise CarrierResponseInvalid(CARRIER, f"required field {key!r} missing")
-    return str(value)
-
-
 def _strings(obj: dict[str, Any], keys: Sequence[str]) -> dict[str, str]:
     return {k: str(obj[k]) for k in keys if obj.get(k) not in (None, "")}
-
-
-def _has(text: str, markers: Sequence[str]) -> bool:
-    lowered = text.lower()
-    return any(m in lowered for m in markers)
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        return max(float(value), 0.0) if value else None
-    except ValueError:
-        return None

@@ -16,11 +16,16 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
+from carriers import wire_json
 from carriers.base import CarrierEvent
 from carriers.dhl.wire import CARRIER, load_object
 from carriers.errors import CarrierResponseInvalid
+
+_object = partial(wire_json.as_object, CARRIER)
+_text = partial(wire_json.required_text, CARRIER)
 
 EXPRESS = "express"
 PICKUP_LEG = "pickup"
@@ -139,20 +144,7 @@ def _unified(awb: str, event: dict[str, Any]) -> CarrierEvent:
                         remarks=str(event.get("remark") or ""))
 
 
-def _object(value: object, what: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise CarrierResponseInvalid(CARRIER, f"{what} is not a JSON object")
-    return value
-
-
 def _list(value: object, what: str) -> list[Any]:
     if not isinstance(value, list):
         raise CarrierResponseInvalid(CARRIER, f"{what} is not a list")
     return value
-
-
-def _text(obj: dict[str, Any], key: str) -> str:
-    value = obj.get(key)
-    if value in (None, ""):
-        raise CarrierResponseInvalid(CARRIER, f"required field {key!r} missing")
-    return str(value)

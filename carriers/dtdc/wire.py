@@ -7,12 +7,13 @@ REST Tracking v2.2 documents; see README.md for sources and confidence. No I/O, 
 from __future__ import annotations
 
 import base64
-import json
 import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from typing import Any
 
+from carriers import wire_json
 from carriers.base import Address, Booking, CarrierEvent, Contact, PickupRequest
 from carriers.errors import (
     CarrierAuthError,
@@ -22,8 +23,12 @@ from carriers.errors import (
     CarrierUnavailable,
     NotServiceable,
 )
+from carriers.retry import retry_after_s as _seconds
 
 CARRIER = "dtdc"
+_load_object = partial(wire_json.load_object, CARRIER)
+_object = partial(wire_json.as_object, CARRIER)
+_text = partial(wire_json.required_text, CARRIER)
 IST = timezone(timedelta(hours=5, minutes=30), "IST")
 
 SOFTDATA_PATH = "/api/customer/integration/consignment/softdata"
@@ -290,33 +295,5 @@ def _header_event(awb: str, header: dict[str, Any]) -> CarrierEvent:
 # -- helpers --------------------------------------------------------------------------------
 
 
-def _load_object(raw: bytes, what: str) -> dict[str, Any]:
-    try:
-        body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CarrierResponseInvalid(CARRIER, f"{what} is not JSON: {raw[:80]!r}") from exc
-    return _object(body, what)
-
-
-def _object(value: object, what: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise CarrierResponseInvalid(CARRIER, f"{what} is not a JSON object")
-    return value
-
-
-def _text(obj: dict[str, Any], key: str) -> str:
-    value = obj.get(key)
-    if value in (None, ""):
-        raise CarrierResponseInvalid(CARRIER, f"required field {key!r} missing")
-    return str(value)
-
-
 def _has(text: str, markers: Sequence[str]) -> bool:
     return any(m in text for m in markers)
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        return max(float(value), 0.0) if value else None
-    except ValueError:
-        return None

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
+from carriers import wire_json
 from carriers.base import Address, Booking, PickupRequest
 from carriers.ecom_express.scans import CARRIER as CARRIER
 from carriers.ecom_express.scans import IST as IST
@@ -26,6 +28,12 @@ from carriers.errors import (
     CarrierUnavailable,
     NotServiceable,
 )
+from carriers.retry import retry_after_s as _seconds
+from carriers.wire_json import mentions_any as _has
+
+_load = partial(wire_json.load, CARRIER)
+_load_object = partial(wire_json.load_object, CARRIER)
+_object = partial(wire_json.as_object, CARRIER)
 
 PINCODE_PATH = "/apiv2/pincodes/"
 FETCH_AWB_PATH = "/apiv2/fetch_awb/"
@@ -206,32 +214,3 @@ def _reason_error(reason: str, fallback: str) -> CarrierError:
     if _has(reason, _NOT_SERVICEABLE_MARKERS):
         return NotServiceable(CARRIER, reason)
     return CarrierRejected(CARRIER, reason)
-
-
-def _load(raw: bytes, what: str) -> Any:
-    try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CarrierResponseInvalid(CARRIER, f"{what} is not JSON: {raw[:80]!r}") from exc
-
-
-def _load_object(raw: bytes, what: str) -> dict[str, Any]:
-    return _object(_load(raw, what), what)
-
-
-def _object(value: object, what: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise CarrierResponseInvalid(CARRIER, f"{what} is not a JSON object")
-    return value
-
-
-def _has(text: str, markers: Sequence[str]) -> bool:
-    lowered = text.lower()
-    return any(m in lowered for m in markers)
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        return max(float(value), 0.0) if value else None
-    except ValueError:
-        return None

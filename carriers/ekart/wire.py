@@ -13,8 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
+from carriers import wire_json
 from carriers.base import Address, Booking, CarrierEvent, Contact, Item, PickupRequest, QcAttributes
 from carriers.errors import (
     CarrierAuthError,
@@ -24,8 +26,12 @@ from carriers.errors import (
     CarrierUnavailable,
     NotServiceable,
 )
+from carriers.retry import retry_after_s as _seconds
 
 CARRIER = "ekart"
+_load_object = partial(wire_json.load_object, CARRIER)
+_object = partial(wire_json.as_object, CARRIER)
+_text = partial(wire_json.required_text, CARRIER)
 IST = timezone(timedelta(hours=5, minutes=30), "IST")
 
 TOKEN_PATH = "/integrations/v2/auth/token/{client_id}"
@@ -294,31 +300,3 @@ def _event(tracking_id: str, scan: dict[str, Any]) -> CarrierEvent:
 
 
 # -- helpers --------------------------------------------------------------------------------
-
-
-def _load_object(raw: bytes, what: str) -> dict[str, Any]:
-    try:
-        body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CarrierResponseInvalid(CARRIER, f"{what} is not JSON: {raw[:80]!r}") from exc
-    return _object(body, what)
-
-
-def _object(value: object, what: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise CarrierResponseInvalid(CARRIER, f"{what} is not a JSON object")
-    return value
-
-
-def _text(obj: dict[str, Any], key: str) -> str:
-    value = obj.get(key)
-    if value in (None, ""):
-        raise CarrierResponseInvalid(CARRIER, f"required field {key!r} missing")
-    return str(value)
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        return max(float(value), 0.0) if value else None
-    except ValueError:
-        return None

@@ -23,6 +23,7 @@ from carriers.errors import (
     CarrierResponseInvalid,
     CarrierUnavailable,
 )
+from carriers.retry import retry_after_s as _seconds
 
 CARRIER = "fedex"
 
@@ -320,10 +321,3 @@ def output_of(raw: bytes, what: str, *, envelope: bool = True) -> dict[str, Any]
     if not isinstance(body, dict):
         raise CarrierResponseInvalid(CARRIER, f"{what} has no output object")
     return body
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        return max(float(value), 0.0) if value else None
-    except ValueError:
-        return None

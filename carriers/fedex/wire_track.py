@@ -12,15 +12,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 from collections.abc import Iterator
 from datetime import datetime
+from functools import partial
 from typing import Any
 
+from carriers import wire_json
 from carriers.base import CarrierEvent
 from carriers.errors import CarrierResponseInvalid
 
 CARRIER = "fedex"
+_load = partial(wire_json.load, CARRIER)
 SIGNATURE_HEADER = "fdx-signature"
 CANCELLED_CODE = "CA"
 DERIVED = "derived"
@@ -75,13 +77,6 @@ def parse_time(value: object) -> datetime:
     if parsed.tzinfo is None:
         raise CarrierResponseInvalid(CARRIER, f"scan time without offset {value!r}")
     return parsed
-
-
-def _load(raw: bytes, what: str) -> Any:
-    try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CarrierResponseInvalid(CARRIER, f"{what} is not JSON: {raw[:80]!r}") from exc
 
 
 def _track_results(body: Any) -> Iterator[dict[str, Any]]:

@@ -6,11 +6,12 @@ No I/O, no clock, no settings: callers pass what a builder needs.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from typing import Any
 
+from carriers import wire_json
 from carriers.base import Booking, CarrierEvent, Item, PickupRequest
 from carriers.errors import (
     CarrierAuthError,
@@ -20,8 +21,14 @@ from carriers.errors import (
     CarrierUnavailable,
     NotServiceable,
 )
+from carriers.retry import retry_after_s as _seconds
+from carriers.wire_json import mentions_any as _has
 
 CARRIER = "shadowfax"
+_load = partial(wire_json.load, CARRIER)
+_load_object = partial(wire_json.load_object, CARRIER)
+_object = partial(wire_json.as_object, CARRIER)
+_text = partial(wire_json.required_text, CARRIER)
 IST = timezone(timedelta(hours=5, minutes=30), "IST")
 
 CREATE_PATH = "/v3/clients/requests/"
@@ -248,39 +255,3 @@ def parse_time(value: object) -> datetime:
 
 
 # -- helpers --------------------------------------------------------------------------------
-
-
-def _load(raw: bytes, what: str) -> Any:
-    try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CarrierResponseInvalid(CARRIER, f"{what} is not JSON: {raw[:80]!r}") from exc
-
-
-def _load_object(raw: bytes, what: str) -> dict[str, Any]:
-    return _object(_load(raw, what), what)
-
-
-def _object(value: object, what: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise CarrierResponseInvalid(CARRIER, f"{what} is not a JSON object")
-    return value
-
-
-def _text(obj: dict[str, Any], key: str) -> str:
-    value = obj.get(key)
-    if value in (None, ""):
-        raise CarrierResponseInvalid(CARRIER, f"required field {key!r} missing")
-    return str(value)
-
-
-def _has(text: str, markers: Sequence[str]) -> bool:
-    lowered = text.lower()
-    return any(m in lowered for m in markers)
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        return max(float(value), 0.0) if value else None
-    except ValueError:
-        return None

@@ -21,6 +21,7 @@ from carriers.errors import (
     CarrierUnavailable,
     NotServiceable,
 )
+from carriers.retry import retry_after_s as _seconds
 
 CARRIER = "ups"
 API_VERSION = "v2409"
@@ -247,10 +248,3 @@ def load_object(raw: bytes, what: str) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise CarrierResponseInvalid(CARRIER, f"{what} is not a JSON object")
     return body
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        return max(float(value), 0.0) if value else None
-    except ValueError:
-        return None
