@@ -172,6 +172,9 @@ class PickupRequest(_Model):
     reason: str = ""
     pickup_date: date | None = None
     warehouse: str = ""
+    # Label only: the customer takes the parcel to the carrier, so no courier is booked
+    # (only for a carrier whose `Capabilities.drop_off` is true).
+    drop_off: bool = False
 
     @property
     def total_value(self) -> Decimal:
@@ -245,6 +248,9 @@ class Capabilities:
     label_by_carrier: bool = False
     rate_limit_per_min: int | None = None
     countries: frozenset[str] = field(default_factory=lambda: frozenset({"IN"}))
+    # The carrier books a return label without a pickup, for the customer to drop off
+    # (`PickupRequest.drop_off`); only where the carrier's documented API does it.
+    drop_off: bool = False
 
 
 class CarrierSettings(BaseModel):

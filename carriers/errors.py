@@ -7,6 +7,9 @@
     ├── MappingError             a status map is invalid
     ├── CarrierError(carrier)    something went wrong talking to a carrier
     │   ├── CarrierUnavailable      transient: timeout, 5xx, 429, reset; retry with backoff
+    │   │   └── CarrierNotCalled        refused before the carrier was called; try the next carrier
+    │   │       ├── CircuitOpen             the carrier's circuit breaker is open
+    │   │       └── RateLimited             the carrier's shared rate limit has no room soon enough
     │   ├── NotServiceable          this carrier cannot serve this lane; try the next carrier
     │   ├── CarrierRejected         the carrier refused our input; tell the merchant
     │   ├── CarrierAuthError        credentials or account config; alert ops
@@ -47,6 +50,18 @@ class CarrierError(BackhaulError):
 
 class CarrierUnavailable(CarrierError):
     """Transient failure (timeout, 5xx, 429, connection reset): retry with backoff."""
+
+
+class CarrierNotCalled(CarrierUnavailable):
+    """Refused before any request left: nothing can have been booked, so no orphan check is needed."""
+
+
+class CircuitOpen(CarrierNotCalled):
+    """The carrier's circuit breaker is open (recent calls failed): fail over now, try again later."""
+
+
+class RateLimited(CarrierNotCalled):
+    """The carrier's shared rate limit has no room within the wait bound: back off or fail over."""
 
 
 class NotServiceable(CarrierError):

@@ -16,15 +16,18 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from carriers.clock import Clock, SystemClock
 from gateway import keys
 from gateway.analytics import api as analytics_api
+from gateway.analytics import digest_api
 from gateway.analytics.counters import Counters
 from gateway.api import allocations as allocations_api
 from gateway.api import branding as branding_api
 from gateway.api import carrier_webhooks
 from gateway.api import events as events_api
+from gateway.api import photos as photos_api
 from gateway.api import returns as returns_api
 from gateway.api import reviews as reviews_api
 from gateway.api import trackings as trackings_api
 from gateway.booking import Booker
+from gateway.carrier_guard import CarrierGuard
 from gateway.carrier_hub import CarrierHub
 from gateway.inbound_log import GroupCommit
 from gateway.ingest import Ingestor
@@ -33,8 +36,9 @@ from gateway.ops import api as ops_api
 from gateway.ops import wiring as ops_wiring
 from gateway.ops_pages import routes as ops_page_routes
 from gateway.pages import routes as page_routes
-from gateway.portal import orders_api
+from gateway.portal import lookup_api, orders_api
 from gateway.portal import routes as portal_routes
+from gateway.portal.lookup import OrderLookup
 from gateway.portal.orders import OrderStore
 from gateway.problems import problem_middleware
 from gateway.rules.commands import load_missing
@@ -86,14 +90,17 @@ def _services(app: web.Application) -> None:
     app[keys.RETURNS] = ReturnStore(redis, k, clock, s.raw_payloads_kept, s.feed_maxlen)
     app[keys.MERCHANTS] = MerchantStore(redis, k, clock)
     app[keys.IDEMPOTENCY] = IdempotencyStore(redis, k, s.idempotency_ttl_s)
-    hub = CarrierHub(s, app[keys.HTTP], clock, m)
+    ops = ops_wiring.build_core(app)
+    # The circuit breaker's transitions raise and resolve the `circuit_open` alert.
+    guard = CarrierGuard(redis, k, clock, m, s.carrier_guard, on_change=ops.circuit_changed)
+    hub = CarrierHub(s, app[keys.HTTP], clock, m, guard)
     app[keys.CARRIERS] = hub
     app[keys.RULES] = build_rules(s, redis, k, hub.adapters)
     app[keys.ANALYTICS] = Counters(redis, k)
     app[keys.ORDERS] = OrderStore(redis, k, app[keys.ANALYTICS])
-    ops = ops_wiring.build_core(app)
+    app[keys.ORDER_LOOKUP] = OrderLookup(redis, k, app[keys.HTTP], s.order_lookup, m, clock)
     app[keys.BOOKER] = Booker(app[keys.RETURNS], hub, m, app[keys.RULES], alert=ops.booking_exhausted,
-                              analytics=app[keys.ANALYTICS])
+                              on_booked=ops.booked, analytics=app[keys.ANALYTICS])
     app[keys.INGESTOR] = Ingestor(app[keys.RETURNS], load_maps(required=hub.adapters), m, clock, s.poll_interval_s,
                                   app[keys.RULES].outcomes, app[keys.ANALYTICS], ops=ops)
     app[keys.INBOUND] = GroupCommit(redis, k.inbound(), s.inbound_maxlen)
@@ -188,5 +195,7 @@ def create_app(settings: Settings, redis_url: str, clock: Clock | None = None,
         app.add_routes(trackings_api.routes)
         app.add_routes(webhooks_out_api.routes)
         app.add_routes([*orders_api.routes, *analytics_api.routes, *portal_routes()])
+        app.add_routes(digest_api.routes)
+        app.add_routes([*lookup_api.routes, *photos_api.routes])
         app.add_routes([*ops_api.routes, *ops_page_routes()])
     return app

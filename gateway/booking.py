@@ -3,8 +3,9 @@
 Before anything is written the policy admits the return and the rules rank the carriers. The
 return is then written before the first carrier is called, so it is never lost. The walk:
 not serviceable or rejected, the next carrier; transient (the adapter already retried with
-backoff), the next carrier; all failed, the return stays `created` with every attempt's
-reason, the poller retries the booking and ops are alerted. A booking lease and the
+backoff), the next carrier; circuit open or rate limit full (gateway/carrier_guard.py: the
+carrier was not called, so no orphan check), the next carrier; all failed, the return stays
+`created` with every attempt's reason, the poller retries the booking and ops are alerted. A booking lease and the
 carriers' reference-idempotent booking make sure a return is booked once.
 """
 
@@ -13,10 +14,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
+from datetime import date
 from typing import Protocol, runtime_checkable
 
 from carriers.base import Booking, PickupRequest
-from carriers.errors import CarrierError, CarrierRejected, CarrierUnavailable, NotServiceable
+from carriers.errors import (
+    CarrierError,
+    CarrierRejected,
+    CarrierUnavailable,
+    CircuitOpen,
+    NotServiceable,
+    RateLimited,
+)
+from gateway import fulfilment
 from gateway.analytics.counters import Counters
 from gateway.carrier_hub import CarrierHub
 from gateway.metrics import Metrics
@@ -57,8 +67,10 @@ class Booker:
     hub: CarrierHub
     metrics: Metrics
     rules: Rules
-    # The alerts issue plugs its sink in here; until then exhaustion is a log line and a counter.
+    # Ops (gateway/ops/core.py): told when every carrier failed, and of each booking, so a
+    # shipment the carrier never scans is watched as stuck from the moment it was booked.
     alert: Alert | None = None
+    on_booked: Callable[[Return], Awaitable[None]] | None = None
     # Returns analytics (gateway/analytics/): counted once created, and once booked.
     analytics: Counters | None = None
 
@@ -97,14 +109,19 @@ class Booker:
                 continue
             if not answer.is_serviceable:
                 refused[code] = answer.reason or "not serviceable"
-        return drop_live(decision, refused)
+        decision = drop_live(decision, refused)
+        return fulfilment.only_drop_off(decision, self.hub.adapters) if fulfilment.is_drop_off(ret.requested) \
+            else decision
 
     async def create(self, merchant: Merchant, body: ReturnCreate) -> Return:
         """Raises: Problem 422 when the policy refuses, no carrier serves the lane or every carrier refused."""
         ret = self.new_return(merchant, body)
+        fulfilment.check(body, self.hub.adapters)
         admission = await self.rules.admit(merchant, body, ret.created_at)
         decision = await self.decide(merchant, ret, admission.verdict.needs_qc)
         if not decision.ranked:
+            if any(e.reason == fulfilment.NO_DROP_OFF for e in decision.excluded):
+                raise fulfilment.drop_off_unavailable(decision)
             raise _not_serviceable(body, decision)
         limit = None if admission.is_override else admission.policy.max_returns_per_order
         if not await self.rules.orders.take(merchant.id, body.order_id, limit):
@@ -194,9 +211,10 @@ class Booker:
         uncertain: list[str] = []
         outcomes: list[str] = []
         for code in order:
-            outcome, detail, booking = await self._try(code, request)
+            asked = self._for_carrier(code, request, ret, merchant)
+            outcome, detail, booking = await self._try(code, asked)
             if booking is not None:
-                ret = await self.record_booking(ret, code, booking)
+                ret = await self.record_booking(ret, code, booking, asked.pickup_date)
                 await self._cancel_orphans(ret, uncertain)
                 return ret
             ret = await self.record_attempt(ret, code, outcome, detail)
@@ -209,6 +227,8 @@ class Booker:
     async def _try(self, code: str, request: PickupRequest) -> tuple[str, str, Booking | None]:
         if code not in self.hub.adapters:
             return "not_configured", f"{code} is not an enabled carrier", None
+        if request.drop_off and not fulfilment.offers_drop_off(self.hub.adapters, code):
+            return "not_serviceable", f"{code} books no drop-off returns", None
         now = self.store.clock.now()
         if not await self.rules.capacity.reserve(code, now):
             return "at_capacity", "today's pickup cap is used up", None
@@ -254,10 +274,11 @@ class Booker:
         if self.alert is not None:
             await self.alert(ret, reason)
 
-    async def record_booking(self, ret: Return, code: str, booking: Booking) -> Return:
+    async def record_booking(self, ret: Return, code: str, booking: Booking,
+                             pickup_date: date | None = None) -> Return:
         now = self.store.clock.now()
         shipment = Shipment(carrier=code, awb=booking.awb, carrier_reference=booking.carrier_reference,
-                            booked_at=now, label_fields=booking.label_fields)
+                            booked_at=now, label_fields=booking.label_fields, pickup_date=pickup_date)
         attempt = BookingAttempt(carrier=code, outcome="booked", at=now)
         self.metrics.bookings.labels(code, "booked").inc()
         ret = await self.store.update(ret.merchant_id, ret.id, lambda r: r.model_copy(
@@ -266,6 +287,8 @@ class Booker:
         await self.store.schedule_poll(ret.merchant_id, ret.id, now.timestamp())
         if self.analytics is not None:
             await self.analytics.booked(ret)
+        if self.on_booked is not None:
+            await self.on_booked(ret)
         return ret
 
     async def record_attempt(self, ret: Return, code: str, outcome: str, detail: str) -> Return:
@@ -284,7 +307,13 @@ class Booker:
         return PickupRequest(reference=reference, pickup_address=body.pickup_address, pickup_contact=body.customer,
                              drop_address=ret.drop_to[0], drop_contact=ret.drop_to[1], parcel=body.parcel,
                              items=tuple(body.items), reason=body.reason, pickup_date=body.pickup_date,
-                             warehouse=merchant.warehouse)
+                             warehouse=merchant.warehouse, drop_off=fulfilment.is_drop_off(body))
+
+    def _for_carrier(self, code: str, request: PickupRequest, ret: Return, merchant: Merchant) -> PickupRequest:
+        """The request with a pickup date `code` serves (its pickup calendar): a failover may reach a
+        carrier that does not come on the day the customer chose, and a retry may come after that day."""
+        day = fulfilment.pickup_day(self.rules.calendar, code, ret.requested, merchant, self.store.clock.now())
+        return request if day == request.pickup_date else request.model_copy(update={"pickup_date": day})
 
 
 def _review(admission: Admission) -> Review | None:
@@ -306,6 +335,10 @@ def _outcome(exc: CarrierError) -> str:
         return "not_serviceable"
     if isinstance(exc, CarrierRejected):
         return "rejected"
+    if isinstance(exc, CircuitOpen):
+        return "circuit_open"
+    if isinstance(exc, RateLimited):
+        return "rate_limited"
     if isinstance(exc, CarrierUnavailable):
         return "unavailable"
     return "error"

@@ -149,6 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
     serviceability_commands.register(sub)
     importlib.import_module("gateway.detect_cli").register(sub)
     importlib.import_module("gateway.portal.orders_cli").register(sub)
+    importlib.import_module("gateway.analytics.digest_cli").register(sub)
+    importlib.import_module("gateway.portal.lookup_cli").register(sub)
     return p
 
 

@@ -152,7 +152,9 @@ def _demo_settings(settings: Settings, base: str, port: int,
     return settings.model_copy(update={
         "public_url": base, "port": port, "poll_interval_s": 3 * 3600.0, "poll_tick_s": 3600.0,
         "carriers": carriers, "carrier_order": [code for code, *_ in sandboxes],
-        "webhook_allow_private_urls": True, "data_dir": settings.data_dir / "demo"})
+        "webhook_allow_private_urls": True, "data_dir": settings.data_dir / "demo",
+        # Local sandboxes, not the carriers' real APIs: their published rate limits do not apply.
+        "carrier_guard": settings.carrier_guard.model_copy(update={"rate_per_s": 100.0})})
 
 
 async def run_demo(settings: Settings, port: int = 8080, sandbox_port: int = 8081,

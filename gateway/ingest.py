@@ -27,6 +27,9 @@ from normalizers.maps import StatusMap
 from normalizers.taxonomy import Reason, Status, TrackingEvent
 
 log = logging.getLogger(__name__)
+# Returns observed side by side: enough to overlap round trips, few enough that the Redis
+# pool does not grow a connection per return (each new connection costs a handshake).
+_OBSERVE_CONCURRENCY = 16
 
 
 def merchant_cancel_event(carrier: str, awb: str, at: datetime) -> TrackingEvent:
@@ -83,6 +86,11 @@ class Ingestor:
         by_awb: dict[str, list[CarrierEvent]] = defaultdict(list)
         for ev in events:
             by_awb[ev.awb].append(ev)
+        if len(by_awb) == 1:
+            # A webhook is usually about one shipment: no task to start for it.
+            awb, group = next(iter(by_awb.items()))
+            one = await self._apply_awb(carrier, awb, group, raw, source)
+            return [one] if one is not None else []
         results = await asyncio.gather(*(self._apply_awb(carrier, awb, group, raw, source)
                                          for awb, group in by_awb.items()))
         return [result for result in results if result is not None]
@@ -103,21 +111,35 @@ class Ingestor:
     async def observe(self, applied: Sequence[ApplyResult], source: str) -> None:
         """What follows an apply: learned pickup rates, analytics, ops (NPRs, stuck, alerts), polls.
 
-        Off the feed's critical path: the inbound worker runs this while it applies the next batch.
+        Off the feed's critical path: the inbound worker hands it to the observers' stream.
+        Different returns are observed side by side; one return's results in their order.
         """
-        observers = [o for o in (self.outcomes, self.analytics, self.ops) if o is not None]
+        by_return: dict[str, list[ApplyResult]] = defaultdict(list)
         for result in applied:
+            by_return[result.ret.id].append(result)
+        limit = asyncio.Semaphore(_OBSERVE_CONCURRENCY)
+
+        async def bounded(results: list[ApplyResult]) -> None:
+            async with limit:
+                await self._observe_return(results)
+
+        await asyncio.gather(*(bounded(results) for results in by_return.values()))
+        # A pushed event leaves the poll schedule as it is, unless the return is finished.
+        latest = [results[-1].ret for results in by_return.values()]
+        await self.store.set_poll_schedule([self._poll_due(ret) for ret in latest
+                                            if source == "poll" or is_done(ret)])
+
+    async def _observe_return(self, results: list[ApplyResult]) -> None:
+        observers = [o for o in (self.outcomes, self.analytics, self.ops) if o is not None]
+        for result in results:
             await asyncio.gather(*(o.observe(result.ret, result.new_events) for o in observers))
-            if source == "poll" or is_done(result.ret):
-                # A pushed event leaves the poll schedule as it is, unless the return is finished.
-                await self.after_apply(result.ret)
+
+    def _poll_due(self, ret: Return) -> tuple[str, str, float | None]:
+        due = None if is_done(ret) else self.clock.now().timestamp() + self.poll_interval_s
+        return ret.merchant_id, ret.id, due
 
     async def after_apply(self, ret: Return) -> None:
-        if is_done(ret):
-            await self.store.unschedule_poll(ret.merchant_id, ret.id)
-        else:
-            due = self.clock.now().timestamp() + self.poll_interval_s
-            await self.store.schedule_poll(ret.merchant_id, ret.id, due)
+        await self.store.set_poll_schedule([self._poll_due(ret)])
 
     async def apply_own(self, ret: Return, event: TrackingEvent) -> Return:
         """Apply an event Backhaul itself originates (a merchant's cancel)."""

@@ -14,6 +14,7 @@ from gateway.inbound_log import GroupCommit
 from gateway.ingest import Ingestor
 from gateway.metrics import Metrics
 from gateway.ops.core import OpsCore
+from gateway.portal.lookup import OrderLookup
 from gateway.portal.orders import OrderStore
 from gateway.rules.service import Rules
 from gateway.settings import Settings
@@ -38,4 +39,5 @@ WEBHOOK_DISPATCHER = web.AppKey("webhook_dispatcher", Dispatcher)
 RULES = web.AppKey("rules", Rules)
 ANALYTICS = web.AppKey("analytics", Counters)
 ORDERS = web.AppKey("orders", OrderStore)
+ORDER_LOOKUP = web.AppKey("order_lookup", OrderLookup)
 OPS = web.AppKey("ops", OpsCore)

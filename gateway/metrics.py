@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 _LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+# The carrier call histogram's bounds, also used by the Redis-shared call stats (gateway/carrier_guard.py).
+LATENCY_BUCKETS_S = _LATENCY_BUCKETS_S
 
 
 @dataclass
@@ -50,6 +52,38 @@ class Metrics:
         self.poll_backlog = Gauge("backhaul_poll_due_shipments", "Shipments whose poll is due now",
                                   registry=r)
         self._ops(r)
+        self._order_lookup(r)
+        self._guard(r)
+        self._portal_messages(r)
+
+    def _portal_messages(self, r: CollectorRegistry) -> None:
+        """The portal's one-time codes and return confirmations (docs/portal.md)."""
+        self.portal_codes = Counter(
+            "backhaul_portal_codes_total", "Portal one-time codes: sent, resent, and guesses by outcome "
+            "(ok, wrong, burnt, expired, unknown)", ["outcome"], registry=r)
+        self.portal_confirmations = Counter(
+            "backhaul_portal_confirmations_total", "Return confirmations from the portal's outbox by outcome "
+            "(sent, retry, given_up, unreachable)", ["outcome"], registry=r)
+
+    def _guard(self, r: CollectorRegistry) -> None:
+        """The carrier circuit breaker and rate limit (gateway/carrier_guard.py); state as this process last saw it."""
+        self.circuit_state = Gauge("backhaul_carrier_circuit_state",
+                                   "Carrier circuit breaker: 0 closed, 1 half-open, 2 open", ["carrier"], registry=r)
+        self.short_circuited = Counter("backhaul_carrier_short_circuited_total",
+                                       "Carrier calls refused at once because the circuit is open", ["carrier"],
+                                       registry=r)
+        self.rate_limited = Counter("backhaul_carrier_rate_limited_total",
+                                    "Carrier calls held by the shared rate limit (waited) or refused",
+                                    ["carrier", "outcome"], registry=r)
+
+    def _order_lookup(self, r: CollectorRegistry) -> None:
+        """The portal asking merchants' order-lookup webhooks (docs/portal.md)."""
+        self.order_lookups = Counter(
+            "backhaul_order_lookup_total", "Portal order lookups by outcome (found, not_found, cached, "
+            "cached_not_found, stale, timeout, error, invalid)", ["outcome"], registry=r)
+        self.order_lookup_seconds = Histogram(
+            "backhaul_order_lookup_duration_seconds", "Latency of calls to merchants' order-lookup webhooks",
+            ["outcome"], buckets=(0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10), registry=r)
 
     def _ops(self, r: CollectorRegistry) -> None:
         """Failed pickups, remediation, customer notifications, stuck shipments and alerts (docs/ops.md)."""
@@ -71,3 +105,6 @@ class Metrics:
                                         ["sink", "outcome"], registry=r)
         self.ops_logins = Counter("backhaul_ops_logins_total", "Ops console logins by outcome", ["outcome"],
                                   registry=r)
+        self.digests = Counter("backhaul_digest_sent_total",
+                               "Merchant daily digests by outcome (sent, failed, duplicate)", ["outcome"],
+                               registry=r)

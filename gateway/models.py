@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -35,6 +35,7 @@ class _Strict(BaseModel):
 FontChoice = Literal["system", "humanist", "geometric", "serif", "rounded", "mono"]
 _HTTPS_URL = r"^https://[^\s\"'<>]+$"
 _COLOR = r"^#[0-9a-fA-F]{6}$"
+DigestEmail = Annotated[str, Field(min_length=3, max_length=200, pattern=r"^[^@\s,<>]+@[^@\s,<>]+\.[^@\s,<>]+$")]
 
 
 class FooterLink(_Strict):
@@ -77,9 +78,13 @@ class Merchant(_Strict):
     public_url: str = Field(default="", max_length=200, pattern=r"^(https?://[^\s/\"'<>]+)?$")
     time_zone: str = Field(default="", max_length=64)
     recommendations: list[Recommendation] = Field(default_factory=list, max_length=6)
+    # The daily returns digest (gateway/analytics/digest.py): no recipients means no digest.
+    digest_emails: list[DigestEmail] = Field(default_factory=list, max_length=10)
+    digest_hour: int = Field(default=8, ge=0, le=23)
 
 
 Resolution = Literal["refund", "exchange", "credit", "keep"]
+Fulfilment = Literal["pickup", "drop_off"]
 
 
 class LineChoice(_Strict):
@@ -119,6 +124,9 @@ class ReturnCreate(_Strict):
     # Per-line reason and resolution (returns analytics, the portal); optional for the API.
     resolution: Resolution | None = None
     lines: list[LineChoice] = Field(default_factory=list, max_length=100)
+    # "drop_off": the carrier makes a return label and the customer takes the parcel to it;
+    # only carriers whose capabilities say drop_off may take such a return (docs/portal.md).
+    fulfilment: Fulfilment = "pickup"
 
 
 class TrackingCreate(_Strict):
@@ -166,6 +174,9 @@ class Shipment(_Strict):
     carrier_reference: str = ""
     booked_at: datetime
     label_fields: dict[str, str] = Field(default_factory=dict)
+    # The pickup date the carrier was asked for: the customer's, or the carrier's next valid
+    # day when its pickup calendar does not serve that date (None for a drop-off).
+    pickup_date: date | None = None
 
 
 class Return(_Strict):

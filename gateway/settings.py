@@ -60,6 +60,75 @@ class OpsSettings(BaseModel):
     sink_timeout_s: float = Field(default=5.0, gt=0)
 
 
+class GuardOverride(BaseModel):
+    """One carrier's exceptions to the `carrier_guard` defaults; unset fields keep the default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    error_rate: float | None = Field(default=None, gt=0, le=1)
+    min_calls: int | None = Field(default=None, ge=1)
+    window_s: int | None = Field(default=None, ge=10)
+    cooldown_s: float | None = Field(default=None, gt=0)
+    rate_per_s: float | None = Field(default=None, gt=0)
+    burst: int | None = Field(default=None, ge=1)
+
+
+class CarrierGuardSettings(BaseModel):
+    """The carrier circuit breaker and rate limit shared through Redis (gateway/carrier_guard.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    # The circuit opens when this share of the calls in the last `window_s` failed carrier-side
+    # (timeouts, 5xx, 429, resets), once at least `min_calls` calls were made in that window.
+    error_rate: float = Field(default=0.5, gt=0, le=1)
+    min_calls: int = Field(default=10, ge=1)
+    window_s: int = Field(default=60, ge=10)
+    # Open this long, then one probe call (half-open) decides: closed again, or open again.
+    cooldown_s: float = Field(default=30.0, gt=0)
+    # A probe that has not reported back after this long (its process died) is taken over by another caller.
+    probe_timeout_s: float = Field(default=60.0, gt=0)
+    # Adapter calls per second per carrier; None: the carrier's documented limit, else `default_rate_per_s`.
+    rate_per_s: float | None = Field(default=None, gt=0)
+    default_rate_per_s: float = Field(default=5.0, gt=0)
+    burst: int | None = Field(default=None, ge=1)
+    # A call that would have to wait longer than this for room in the limit is refused (RateLimited).
+    max_wait_s: float = Field(default=0.5, ge=0)
+    # Per-minute call counts and latency histograms kept for ops health and the carrier alerts.
+    stats_kept_s: int = Field(default=3600, ge=300)
+    carriers: dict[str, GuardOverride] = Field(default_factory=dict)
+
+
+class DigestSettings(BaseModel):
+    """The merchants' daily returns digest email (docs/analytics.md); recipients are set per merchant."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # For merchants that set no time zone of their own (IANA name).
+    time_zone: str = "UTC"
+    max_per_tick: int = Field(default=20, ge=1)
+    # How long a claimed send may take before another worker may try (the claim of a crashed sender).
+    lease_s: float = Field(default=300.0, gt=0)
+    retry_s: float = Field(default=300.0, gt=0)
+    # Worst SKUs: return rate over this many days, only SKUs with at least this many units ordered.
+    sku_window_days: int = Field(default=30, ge=1, le=366)
+    sku_min_ordered: int = Field(default=20, ge=1)
+
+
+class OrderLookupSettings(BaseModel):
+    """The merchants' order-lookup webhooks (docs/portal.md); the URL and secret are set per merchant."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # The customer waits on this call at the identify form, so it is short.
+    timeout_s: float = Field(default=3.0, gt=0, le=30)
+    # A found order is asked again after this long; the copy outlives it by the portal session's life.
+    cache_s: int = Field(default=600, ge=0)
+    # A 404 for an order id and contact is believed this long.
+    miss_cache_s: int = Field(default=60, ge=1)
+    max_answer_bytes: int = Field(default=512 * 1024, ge=1024)
+
+
 class Settings(BaseSettings):
     """Everything Backhaul reads at start; secrets are SecretStr or masked in `config show`."""
 
@@ -106,6 +175,9 @@ class Settings(BaseSettings):
     # Signs the tracking page's short-lived form tokens; the default is for development only.
     page_secret: SecretStr = SecretStr("dev-only-page-secret-change-me")
     ops: OpsSettings = Field(default_factory=OpsSettings)
+    order_lookup: OrderLookupSettings = Field(default_factory=OrderLookupSettings)
+    digest: DigestSettings = Field(default_factory=DigestSettings)
+    carrier_guard: CarrierGuardSettings = Field(default_factory=CarrierGuardSettings)
 
     @classmethod
     def settings_customise_sources(

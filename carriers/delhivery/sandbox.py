@@ -160,10 +160,11 @@ async def _track(request: web.Request) -> web.Response:
     refs = [r for r in request.query.get("ref_ids", "").split(",") if r]
     if len(waybills) > MAX_TRACK_BATCH or len(refs) > MAX_TRACK_BATCH:
         raise _json_error(web.HTTPBadRequest, {"Error": f"At most {MAX_TRACK_BATCH} waybills per request"})
-    found = [b for b in control.bookings.values() if b.awb in waybills or b.reference in refs]
+    now = control.clock.now()
+    # A waybill with no scan yet is answered like one Delhivery does not know.
+    found = [b for b in control.bookings.values() if (b.awb in waybills or b.reference in refs) and b.scans(now)]
     if not found:
         return web.json_response({"Success": False, "Error": "Data does not exists for provided Waybill(s)"})
-    now = control.clock.now()
     return web.json_response({"ShipmentData": [_shipment_json(b, now) for b in found]})
 
 

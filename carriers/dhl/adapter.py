@@ -58,7 +58,7 @@ class DhlAdapter:
     capabilities: ClassVar[Capabilities] = Capabilities(
         reverse_pickup=True, doorstep_qc=False, cancel=True, reschedule=True, webhook_push=True,
         max_track_batch=200, label_by_carrier=True,
-        countries=frozenset({"US", "CA", "GB", "DE", "FR", "NL", "DK", "AU", "SG", "AE"}),
+        countries=frozenset({"US", "CA", "GB", "DE", "FR", "NL", "DK", "AU", "SG", "AE"}), drop_off=True,
     )
     settings_model: ClassVar[type[CarrierSettings]] = DhlSettings
 
@@ -104,6 +104,8 @@ class DhlAdapter:
                                    currency=self._settings.currency, close_time=self._settings.pickup_close_time)
         reply = await self._send("POST", wire.SHIPMENTS_PATH, json_body=body)
         booking = wire.parse_shipment(reply.body)
+        if request.drop_off:
+            booking = booking.model_copy(update={"carrier_reference": wire.NO_PICKUP})
         self._pickups[booking.awb] = _Pickup(booking.carrier_reference,
                                              body["customerDetails"]["shipperDetails"], booking)
         return booking
@@ -124,6 +126,8 @@ class DhlAdapter:
         number `book_pickup` returned). Raises: CarrierRejected when neither is known.
         """
         number = self._pickup_number(awb, carrier_reference)
+        if number == wire.NO_PICKUP:
+            return  # a drop-off books no courier, and MyDHL 3.1.1 has no shipment void
         params = wire.build_pickup_cancel(self._settings.requestor_name, "Return cancelled")
         reply = await self._call("DELETE", wire.pickup_path(number), params=list(params.items()), tolerate=(400,))
         wire.parse_pickup_cancel(reply.status, reply.body)
@@ -136,6 +140,8 @@ class DhlAdapter:
         the pickup and was not given both contact and address (DHL wants the shipper in the PATCH).
         """
         number = self._pickup_number(awb, carrier_reference)
+        if number == wire.NO_PICKUP:
+            raise CarrierRejected(self.code, f"{awb} is a drop-off return: there is no pickup to move")
         known = self._pickups.get(awb)
         shipper = self._shipper(known, contact, address)
         body = wire.build_pickup_update(number, account=self._settings.account_number,

@@ -84,19 +84,25 @@ async def _create(request: web.Request) -> web.Response:
 def _book(app: web.Application, body: dict[str, Any], reference: str) -> dict[str, Any]:
     control = app[CONTROL_KEY]
     number = len(control.bookings) + 1
-    awb, dcn = f"{5786694000 + number}", f"PRG{control.clock.now():%y%m%d}{number:06d}"
+    # No courier is booked for a shipment without `pickup.isRequested`: no dispatch confirmation.
+    is_pickup = bool((body.get("pickup") or {}).get("isRequested"))
+    awb = f"{5786694000 + number}"
+    dcn = f"PRG{control.clock.now():%y%m%d}{number:06d}" if is_pickup else ""
     details = body["customerDetails"]
     origin = details["shipperDetails"]["postalAddress"].get("cityName", "Origin")
     destination = details["receiverDetails"]["postalAddress"].get("cityName", "Destination")
     scenario = control.take_scenario()
     control.bookings[awb] = SandboxBooking(
         reference=reference, awb=awb, booked_at=control.clock.now(),
-        script=script.lifecycle(scenario, origin, destination), request=dict(body, dispatch=dcn),
+        script=script.lifecycle(scenario, origin, destination, is_drop_off=not is_pickup),
+        request=dict(body, dispatch=dcn),
         scenario=scenario.name if scenario else "happy")
-    app[PICKUPS_KEY][dcn] = awb
+    if dcn:
+        app[PICKUPS_KEY][dcn] = awb
     tracking_url = f"https://www.dhl.com/en/express/tracking.html?AWB={awb}&brand=DHL"
-    return {"url": f"{PREFIX}/shipments/{awb}", "shipmentTrackingNumber": awb, "dispatchConfirmationNumber": dcn,
-            "cancelPickupUrl": f"https://mydhl.express.dhl/cancel-pickup?number={dcn}", "trackingUrl": tracking_url,
+    pickup = {"dispatchConfirmationNumber": dcn,
+              "cancelPickupUrl": f"https://mydhl.express.dhl/cancel-pickup?number={dcn}"} if dcn else {}
+    return {"url": f"{PREFIX}/shipments/{awb}", "shipmentTrackingNumber": awb, **pickup, "trackingUrl": tracking_url,
             "packages": [{"referenceNumber": 1, "trackingNumber": f"JD01460000{number:010d}",
                           "trackingUrl": tracking_url}],
             "documents": [{"imageFormat": "PDF", "content": base64.b64encode(LABEL_PDF).decode(), "typeCode": "label"}],

@@ -61,8 +61,14 @@ def _attempt(origin: str, destination: str) -> list[Step]:
     ]
 
 
-def lifecycle(scenario: Scenario | None, origin: str, destination: str) -> list[Step]:
-    """The script of one return: happy, or `pickup_failed` (one failed attempt, then the rest a day later)."""
+def lifecycle(scenario: Scenario | None, origin: str, destination: str, is_drop_off: bool = False) -> list[Step]:
+    """The script of one return: happy, or `pickup_failed` (one failed attempt, then the rest a day later).
+
+    A drop-off (no `pickup.isRequested`) has no courier on the way: its first checkpoint is the PU of the
+    parcel handed in at a Service Point (DHL documents no separate drop-off code [U]).
+    """
+    if is_drop_off:
+        return _attempt(origin, destination)[1:]
     steps: list[Step] = []
     delay = _hours(0)
     if scenario is not None and scenario.name == "pickup_failed":

@@ -43,6 +43,10 @@ _NOT_SERVICEABLE_MARKERS = ("not serviceable", "no product", "product not availa
 _ALREADY_CANCELLED = "already cancelled"
 
 
+# `Booking.carrier_reference` of a drop-off return: there is no pickup to cancel or move.
+NO_PICKUP = "drop-off"
+
+
 def pickup_path(dispatch_confirmation: str) -> str:
     return f"{PICKUPS_PATH}/{quote(dispatch_confirmation, safe='')}"
 
@@ -64,7 +68,9 @@ def build_shipment(request: PickupRequest, *, account: str, product_code: str, p
     is_declarable = request.pickup_address.country != request.drop_address.country
     body: dict[str, Any] = {
         "plannedShippingDateAndTime": format_planned(planned_at),
-        "pickup": {"isRequested": True, "closeTime": close_time, "locationType": "residence"},
+        # A drop-off return books no courier: the customer takes it to a DHL Service Point (carriers.md §3A).
+        "pickup": {"isRequested": False} if request.drop_off else
+        {"isRequested": True, "closeTime": close_time, "locationType": "residence"},
         "productCode": product_code,
         "accounts": [{"typeCode": "shipper", "number": account}],
         "valueAddedServices": [{"serviceCode": RETURN_SERVICE_CODE}],

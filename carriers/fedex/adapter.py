@@ -51,7 +51,7 @@ class FedexAdapter:
     name: ClassVar[str] = "FedEx"
     capabilities: ClassVar[Capabilities] = Capabilities(
         reverse_pickup=True, doorstep_qc=False, cancel=True, reschedule=False, webhook_push=True,
-        max_track_batch=30, label_by_carrier=True, countries=frozenset({"US"}),
+        max_track_batch=30, label_by_carrier=True, countries=frozenset({"US"}), drop_off=True,
     )
     settings_model: ClassVar[type[CarrierSettings]] = FedexSettings
 
@@ -91,7 +91,7 @@ class FedexAdapter:
         # One unit for the retry: a lost create answer is found by reference on the next attempt.
         awb = await self._find(request.reference)
         if awb is None:
-            if not await self._is_available(request.pickup_address, request.drop_address):
+            if not request.drop_off and not await self._is_available(request.pickup_address, request.drop_address):
                 raise NotServiceable(self.code, f"no FedEx pickup at {request.pickup_address.postcode}")
             body = wire.build_return_shipment(request, account_number=self._settings.account_number,
                                               service_type=self._settings.service_type)
@@ -99,6 +99,9 @@ class FedexAdapter:
             awb = booked.awb
             self._remember(awb, _Booked(booked.model_copy(update={"carrier_reference": request.reference})))
         entry = self._booked.get(awb) or _Booked(Booking(carrier=self.code, awb=awb))
+        if request.drop_off:
+            # DROPOFF_AT_FEDEX_LOCATION: the label alone, no on-call pickup.
+            return entry.booking
         if entry.pickup is None:
             entry.pickup = await self._book_pickup(request, awb)
             self._remember(awb, entry)

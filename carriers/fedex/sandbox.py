@@ -32,6 +32,8 @@ LABEL_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</T
              b"%%EOF\n")
 _SHIP_REQUIRED = ("shipper", "recipients", "pickupType", "serviceType", "packagingType", "totalWeight",
                   "shippingChargesPayment", "labelSpecification", "requestedPackageLineItems")
+# The Ship API's pickupType values (carriers.md §1.4); a drop-off return says DROPOFF_AT_FEDEX_LOCATION.
+_PICKUP_TYPES = frozenset({"CONTACT_FEDEX_TO_SCHEDULE", "DROPOFF_AT_FEDEX_LOCATION", "USE_SCHEDULED_PICKUP"})
 
 
 def _error(status: int, code: str, message: str) -> web.Response:
@@ -90,6 +92,8 @@ def _ship_refusal(body: dict[str, Any]) -> str:
     missing = [k for k in _SHIP_REQUIRED if not shipment.get(k)]
     if missing:
         return f"requestedShipment.{missing[0]} is required"
+    if shipment["pickupType"] not in _PICKUP_TYPES:
+        return f"requestedShipment.pickupType {shipment['pickupType']!r} is not valid"
     services = shipment.get("shipmentSpecialServices") or {}
     if "RETURN_SHIPMENT" not in (services.get("specialServiceTypes") or []):
         return "RETURN_SHIPMENT is required for creating return shipments"
@@ -122,7 +126,8 @@ async def _ship(request: web.Request) -> web.Response:
     scenario = control.take_scenario()
     control.bookings[awb] = SandboxBooking(
         reference=reference, awb=awb, booked_at=control.clock.now(),
-        script=script.lifecycle(scenario, origin, dest), scenario=scenario.name if scenario else "happy",
+        script=script.lifecycle(scenario, origin, dest, shipment["pickupType"] == "DROPOFF_AT_FEDEX_LOCATION"),
+        scenario=scenario.name if scenario else "happy",
         request={"shipment": shipment, "pickups": {}, "origin": origin, "dest": dest})
     document = {"contentType": "LABEL", "copiesToPrint": 1, "docType": "PDF",
                 "encodedLabel": base64.b64encode(LABEL_PDF).decode()}

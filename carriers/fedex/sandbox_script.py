@@ -65,9 +65,17 @@ def _attempt(origin: tuple[str, str], dest: tuple[str, str]) -> list[Step]:
     ]
 
 
-def lifecycle(scenario: Scenario | None, origin: tuple[str, str], dest: tuple[str, str]) -> list[Step]:
-    """The whole script of one booking: happy, or `pickup_failed` (one failed attempt, then the rest)."""
+def lifecycle(scenario: Scenario | None, origin: tuple[str, str], dest: tuple[str, str],
+              is_drop_off: bool = False) -> list[Step]:
+    """The whole script of one booking: happy, or `pickup_failed` (one failed attempt, then the rest).
+
+    A drop-off return (pickupType DROPOFF_AT_FEDEX_LOCATION) has no courier: the customer drops the
+    parcel off ("DO") instead of the enroute and pickup scans.
+    """
     steps = [Step(_hours(0), scan("OC", "Shipment information sent to FedEx", "IN", *origin))]
+    if is_drop_off:
+        dropped = Step(_hours(26), scan("DO", "Dropped off", "PU", *origin, location_type="FEDEX_OFFICE"))
+        return [*steps, dropped, *_attempt(origin, dest)[2:]]
     delay = _hours(0)
     if scenario is not None and scenario.name == "pickup_failed":
         code = scenario.params.get("reason_code", DEFAULT_FAILURE)

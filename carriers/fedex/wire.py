@@ -124,7 +124,8 @@ def build_return_shipment(request: PickupRequest, *, account_number: str, servic
         "requestedShipment": {
             "shipper": _party(request.pickup_contact, request.pickup_address, residential=True),
             "recipients": [_party(request.drop_contact, request.drop_address, residential=False)],
-            "pickupType": "CONTACT_FEDEX_TO_SCHEDULE",
+            # A drop-off return says so (carriers.md §1.4); otherwise we book the on-call pickup ourselves.
+            "pickupType": "DROPOFF_AT_FEDEX_LOCATION" if request.drop_off else "CONTACT_FEDEX_TO_SCHEDULE",
             "serviceType": service_type,
             "packagingType": "YOUR_PACKAGING",
             "totalWeight": weight_lb(parcel.weight_g),

@@ -53,7 +53,7 @@ class UpsAdapter:
     name: ClassVar[str] = "UPS"
     capabilities: ClassVar[Capabilities] = Capabilities(
         reverse_pickup=True, doorstep_qc=False, cancel=True, reschedule=False, webhook_push=True,
-        max_track_batch=1, label_by_carrier=False, countries=frozenset({"US"}),
+        max_track_batch=1, label_by_carrier=False, countries=frozenset({"US"}), drop_off=True,
     )
     settings_model: ClassVar[type[CarrierSettings]] = UpsSettings
 
@@ -96,6 +96,9 @@ class UpsAdapter:
             awb = booked.awb
             self._remember(awb, _Booked(booked))
         entry = self._booked.get(awb) or _Booked(Booking(carrier=self.code, awb=awb))
+        if request.drop_off:
+            # The Print Return Label alone: the customer takes the parcel to a UPS location.
+            return entry.booking
         if not entry.prn:
             # UPS answers with the same PRN when a pickup already exists for the address, so a
             # repeated call here cannot book a second pickup.

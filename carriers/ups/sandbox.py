@@ -228,7 +228,7 @@ async def _track(request: web.Request) -> web.Response:
     number = request.match_info["number"]
     control = _control(request)
     booking = control.bookings.get(number)
-    return _track_answer(number, [booking] if booking else [], control.clock.now())
+    return _track_answer(number, _settled([booking] if booking else []), control.clock.now())
 
 
 async def _reference(request: web.Request) -> web.Response:
@@ -239,6 +239,17 @@ async def _reference(request: web.Request) -> web.Response:
     reference = request.match_info["reference"]
     control = _control(request)
     return _track_answer(reference, control.bookings_for(reference), control.clock.now())
+
+
+def _settled(bookings: list[SandboxBooking]) -> list[SandboxBooking]:
+    """The bookings, those without any pickup turned into drop-offs (once). The adapter asks for the
+    pickup right after the shipment (its reference lookup, which may come in between on a retry, does
+    not settle), so by the time anyone tracks, no PRN means a drop-off."""
+    for booking in bookings:
+        if not booking.request["prns"] and not booking.request.get("dropped_off"):
+            booking.script = script.dropped_off(booking.script)
+            booking.request["dropped_off"] = True
+    return bookings
 
 
 def make_app(control: SandboxControl | None = None) -> web.Application:

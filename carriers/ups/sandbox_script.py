@@ -62,6 +62,24 @@ def _attempt(origin: tuple[str, str], dest: tuple[str, str]) -> list[Step]:
     ]
 
 
+def dropped_off(steps: list[Step]) -> list[Step]:
+    """The script of a shipment no pickup was asked for: no courier scans, the customer drops it off.
+
+    The parcel shows up where the pickup scan would have been, as "Dropped off at Access Point"
+    (type I, code XD, statusCode 169; carriers.md §2.8).
+    """
+    out = []
+    for step in steps:
+        kind, code = step.scan["type"], step.scan["code"]
+        if (kind, code) == ("I", "SP"):
+            continue
+        if (kind, code) == ("I", "PU"):
+            step = Step(step.after, activity("I", "XD", "169", "Dropped off at Access Point",
+                                             step.scan["city"], step.scan["state"]))
+        out.append(step)
+    return out
+
+
 def lifecycle(scenario: Scenario | None, origin: tuple[str, str], dest: tuple[str, str]) -> list[Step]:
     """The whole script of one booking: happy, or `pickup_failed` (one failed attempt, then the rest)."""
     label_made = "Shipper created a label, UPS has not received the package yet."

@@ -57,6 +57,7 @@ class UspsAdapter:
     capabilities: ClassVar[Capabilities] = Capabilities(
         reverse_pickup=True, doorstep_qc=False, cancel=True, reschedule=True, webhook_push=False,
         max_track_batch=1, label_by_carrier=True, rate_limit_per_min=1, countries=frozenset({"US"}),
+        drop_off=True,
     )
     settings_model: ClassVar[type[CarrierSettings]] = UspsSettings
 
@@ -87,6 +88,10 @@ class UspsAdapter:
             if known is not None:
                 return known
             booking = await self._return_label(request)
+            if request.drop_off:
+                # The return label alone: the customer takes the parcel to a Post Office.
+                self._bookings[request.reference] = booking
+                return booking
             if booking.awb not in self._pickups:
                 await self._schedule_pickup(request, booking.awb)
             booking = booking.model_copy(update={"carrier_reference": self._pickups[booking.awb].confirmation})

@@ -240,6 +240,24 @@ def _event(booking: SandboxBooking, at: datetime, scan: dict[str, str]) -> dict[
             "authorizedAgent": False, "eventCode": scan["eventCode"], "actionCode": None, "reasonCode": None}
 
 
+def _settle(app: web.Application, booking: SandboxBooking) -> None:
+    """Turn a label no Carrier Pickup was scheduled for into a drop-off, once, when it is first tracked.
+
+    USPS pickups carry no tracking number, so the label's from-address finds its pickup; the adapter
+    schedules it right after the label, before anyone tracks.
+    """
+    if booking.request.get("settled"):
+        return
+    origin = booking.request["fromAddress"]
+    place = (origin.get("streetAddress"), origin.get("ZIPCode"))
+    has_pickup = any((p.body["pickupAddress"].get("address") or {}).get("streetAddress") == place[0]
+                     and (p.body["pickupAddress"].get("address") or {}).get("ZIPCode") == place[1]
+                     for p in app[STATE_KEY].pickups.values())
+    if not has_pickup:
+        booking.script = script.dropped_off(booking.script)
+    booking.request["settled"] = True
+
+
 async def _track(request: web.Request) -> web.Response:
     refused = _unauthorized(request, "/tracking/v3")
     if refused is not None:
@@ -248,6 +266,7 @@ async def _track(request: web.Request) -> web.Response:
     booking = control.bookings.get(request.match_info["number"])
     if booking is None:
         return error(404, "Not Found", "The tracking number could not be found", "/tracking/v3")
+    _settle(request.app, booking)
     events = [_event(booking, at, dict(step.scan)) for at, step in reversed(booking.scans(control.clock.now()))]
     origin, destination = booking.request["fromAddress"], booking.request["toAddress"]
     latest = events[0]["eventType"] if events else ""

@@ -61,6 +61,12 @@ def _attempt() -> list[Step]:
     ]
 
 
+def dropped_off(steps: list[Step]) -> list[Step]:
+    """The script of a label without a Carrier Pickup: no carrier on the route at the customer's end;
+    the Post Office's acceptance (03, "Accept or Pickup", carriers.md §4C) comes where the pickup was."""
+    return [s for s in steps if not (s.scan["eventCode"] == "OF" and s.scan["where"] == "origin")]
+
+
 def lifecycle(scenario: Scenario | None) -> list[Step]:
     """The script of one return: happy, or `pickup_failed` (one failed attempt, then the rest a day later)."""
     steps = [Step(_hours(0), scan("GX", "origin"))]

@@ -7,7 +7,7 @@ from typing import cast
 from aiohttp import web
 
 from gateway import keys
-from gateway.api.common import json_response, merchant_of, parse_json, validate
+from gateway.api.common import json_response, merchant_of, parse_json, public_base, validate
 from gateway.models import Return, new_token
 from gateway.pages.branding import Branding
 from gateway.pages.guard import clicks_key
@@ -63,4 +63,4 @@ async def rotate_token(request: web.Request) -> web.Response:
         pipe.set(k.token(fresh), f"{merchant.id} {rid}")
         pipe.delete(k.token(old[-1]))
         await pipe.execute()
-    return json_response(updated.public(request.app[keys.SETTINGS].public_url))
+    return json_response(updated.public(public_base(request, merchant)))

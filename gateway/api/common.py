@@ -28,6 +28,11 @@ async def merchant_of(request: web.Request) -> Merchant:
     return merchant
 
 
+def public_base(request: web.Request, merchant: Merchant) -> str:
+    """Where the merchant's customers reach Backhaul's pages: its own domain when it has one."""
+    return (merchant.public_url or request.app[keys.SETTINGS].public_url).rstrip("/")
+
+
 def parse_json(raw: bytes) -> Any:
     """Raises: Problem 400 naming the line and column of broken JSON."""
     if not raw.strip():

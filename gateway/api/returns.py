@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from gateway import keys
-from gateway.api.common import json_response, merchant_of, parse_json, validate
+from gateway.api.common import json_response, merchant_of, parse_json, public_base, validate
 from gateway.ingest import merchant_cancel_event
 from gateway.label import render_label
 from gateway.label_data import label_data
@@ -64,7 +64,7 @@ async def create_return(request: web.Request) -> web.Response:
     merchant = await merchant_of(request)
     raw = await request.read()
     body = validate(ReturnCreate, parse_json(raw))
-    base = request.app[keys.SETTINGS].public_url
+    base = public_base(request, merchant)
 
     async def work() -> tuple[int, dict[str, Any]]:
         ret = await request.app[keys.BOOKER].create(merchant, body)
@@ -75,8 +75,8 @@ async def create_return(request: web.Request) -> web.Response:
 
 @routes.get("/v1/returns/{return_id}")
 async def get_return(request: web.Request) -> web.Response:
-    _, ret = await _return_of(request)
-    return json_response(ret.public(request.app[keys.SETTINGS].public_url))
+    merchant, ret = await _return_of(request)
+    return json_response(ret.public(public_base(request, merchant)))
 
 
 @routes.get("/v1/returns/{return_id}/events")
@@ -105,7 +105,7 @@ async def list_returns(request: web.Request) -> web.Response:
     except ValueError as exc:
         raise Problem(422, "validation-error", "The cursor is not valid",
                       errors=[{"field": "cursor", "message": "not a cursor", "type": "value_error"}]) from exc
-    base = request.app[keys.SETTINGS].public_url
+    base = public_base(request, merchant)
     return json_response({"data": [r.public(base) for r in page], "next_cursor": cursor})
 
 
@@ -133,7 +133,7 @@ async def label(request: web.Request) -> web.Response:
 async def cancel(request: web.Request) -> web.Response:
     merchant, ret = await _return_of(request)
     raw = await request.read()
-    base = request.app[keys.SETTINGS].public_url
+    base = public_base(request, merchant)
 
     async def work() -> tuple[int, dict[str, Any]]:
         current = await request.app[keys.RETURNS].get(merchant.id, ret.id)

@@ -7,7 +7,7 @@ from typing import Any, cast
 from aiohttp import web
 
 from gateway import keys
-from gateway.api.common import json_response, merchant_of, parse_json
+from gateway.api.common import json_response, merchant_of, parse_json, public_base
 from gateway.api.returns import idempotent
 from gateway.ingest import merchant_cancel_event
 from gateway.models import AuditEntry, Merchant, Return
@@ -26,7 +26,7 @@ async def pending(request: web.Request) -> web.Response:
     found = await store.redis.zrange(store.keys.reviews(merchant.id), 0, _MAX_LIST - 1)
     ids = [text(m) for m in cast(list[Any], found)]
     docs = await store.redis.mget([store.keys.return_doc(merchant.id, rid) for rid in ids]) if ids else []
-    base = request.app[keys.SETTINGS].public_url
+    base = public_base(request, merchant)
     return json_response({"data": [Return.model_validate_json(d).public(base) for d in docs if d]})
 
 
@@ -70,7 +70,7 @@ async def approve(request: web.Request) -> web.Response:
     async def work() -> tuple[int, dict[str, Any]]:
         ret = await _decide(request, merchant, "approved", note)
         ret = await request.app[keys.BOOKER].retry(ret, merchant)
-        return (201 if ret.shipment else 202), ret.public(request.app[keys.SETTINGS].public_url)
+        return (201 if ret.shipment else 202), ret.public(public_base(request, merchant))
 
     return await idempotent(request, merchant, raw, work)
 
@@ -85,6 +85,6 @@ async def reject(request: web.Request) -> web.Response:
         ret = await _decide(request, merchant, "rejected", note)
         event = merchant_cancel_event("backhaul", ret.id, request.app[keys.CLOCK].now())
         ret = await request.app[keys.INGESTOR].apply_own(ret, event)
-        return 200, ret.public(request.app[keys.SETTINGS].public_url)
+        return 200, ret.public(public_base(request, merchant))
 
     return await idempotent(request, merchant, raw, work)

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from carriers.detect import Candidate, detect
 from gateway import keys
-from gateway.api.common import merchant_of, parse_json, validate
+from gateway.api.common import merchant_of, parse_json, public_base, validate
 from gateway.api.returns import idempotent
 from gateway.models import Merchant, Return, Shipment, TrackingCreate, new_id, new_token
 from gateway.problems import Problem
@@ -48,7 +48,7 @@ def choose_carrier(body: TrackingCreate, enabled: set[str]) -> tuple[str, list[C
 async def _register(request: web.Request, merchant: Merchant, body: TrackingCreate) -> tuple[int, dict[str, Any]]:
     app = request.app
     carrier, candidates = choose_carrier(body, set(app[keys.CARRIERS].adapters))
-    store, base = app[keys.RETURNS], app[keys.SETTINGS].public_url
+    store, base = app[keys.RETURNS], public_base(request, merchant)
     existing = await store.by_awb(carrier, body.awb)
     if existing is not None:
         if existing[0] != merchant.id:

@@ -106,6 +106,9 @@ class Stuck(_Strict):
         Status.PICKUP_FAILED: 36.0, Status.PICKED_UP: 24.0, Status.IN_TRANSIT: 96.0, Status.OUT_FOR_DELIVERY: 24.0,
         Status.ON_HOLD: 48.0, Status.EXCEPTION: 24.0, Status.DELIVERY_FAILED: 48.0, Status.UNKNOWN: 48.0})
     default_h: float = Field(default=72, gt=0)
+    # A drop-off return waits for the customer to take the parcel in; until its first scan
+    # it is stuck only after this long (a week by default), not after the pickup SLA.
+    drop_off_h: float = Field(default=168, gt=0)
     p95_margin: float = Field(default=1.5, ge=1)
     min_samples: int = Field(default=20, ge=1)
     samples_kept: int = Field(default=500, ge=10)

@@ -48,6 +48,13 @@ class OpsCore:
         except Exception:
             log.exception("ops hook failed", extra={"return_id": ret.id})
 
+    async def booked(self, ret: Return) -> None:
+        """After a booking: the shipment is watched as stuck until its first scan. Never raises."""
+        try:
+            await self.stuck.observe(ret)
+        except Exception:
+            log.exception("ops booking hook failed", extra={"return_id": ret.id})
+
     async def _observe(self, ret: Return, new_events: list[TrackingEvent]) -> None:
         current = ret.shipment.awb if ret.shipment else None
         failures = [e for e in new_events if e.status is Status.PICKUP_FAILED and e.awb == current]

@@ -1,9 +1,9 @@
 """Carrier health: pickup success rate, turnaround, NPR reasons and carrier API error rate.
 
 Pickup outcomes and reasons are counted in Redis by the ingest hook, so every process sees
-them. API calls are read from this process's own `backhaul_carrier_call_duration_seconds`
-histogram: exact in a single-process deployment, one process's view otherwise (Prometheus,
-fed by every process, has the whole picture).
+them. API calls are read from the per-minute stats every process writes to Redis at the end of
+each carrier call (gateway/ops/calls.py), so every process shows the same figures; only a
+HealthLog built without them falls back to this process's own call histogram.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import redis.asyncio as aioredis
 
@@ -19,6 +19,9 @@ from gateway.metrics import Metrics
 from gateway.ops.stuck import percentile
 from gateway.store.keys import Keys
 from gateway.store.server import text
+
+if TYPE_CHECKING:
+    from gateway.ops.calls import CallLog
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,8 @@ class CarrierHealth:
 class HealthLog:
     redis: aioredis.Redis
     keys: Keys
+    # The Redis-shared carrier call stats; None reads this process's histogram instead.
+    calls: CallLog | None = None
 
     async def picked_up(self, carrier: str) -> None:
         await self.redis.hincrby(self.keys.carrier_health(carrier), "picked_up", 1)
@@ -97,7 +102,7 @@ class HealthLog:
             await pipe.execute()
 
     async def report(self, carriers: list[str], metrics: Metrics) -> list[CarrierHealth]:
-        stats = call_stats(metrics)
+        stats = await self.calls.window(carriers) if self.calls is not None else call_stats(metrics)
         return [await self._one(code, stats.get(code, CallStats())) for code in carriers]
 
     async def _one(self, carrier: str, stats: CallStats) -> CarrierHealth:

@@ -60,12 +60,14 @@ class Mailer:
     def is_configured(self) -> bool:
         return bool(self.settings.smtp_host)
 
-    async def send(self, to: list[str], subject: str, body: str) -> None:
-        """Raises: NotifyFailed when the server refuses or cannot be reached."""
+    async def send(self, to: list[str], subject: str, body: str, html: str = "") -> None:
+        """`html`, when given, goes as the alternative to the text. Raises: NotifyFailed (refused, unreachable)."""
         s = self.settings
         msg = EmailMessage()
         msg["From"], msg["To"], msg["Subject"] = s.mail_from, ", ".join(to), subject
         msg.set_content(body)
+        if html:
+            msg.add_alternative(html, subtype="html")
         try:
             await aiosmtplib.send(msg, hostname=s.smtp_host, port=s.smtp_port, username=s.smtp_username or None,
                                   password=s.smtp_password.get_secret_value() or None,

@@ -34,6 +34,17 @@ def percentile(values: list[float], q: float) -> float | None:
     return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
 
+def last_scan_s(ret: Return) -> float:
+    """When the return last moved: its latest scan, or its booking when that is newer.
+
+    A shipment booked but never scanned is watched from its booking, so a courier who never
+    comes is noticed; a re-booked return waits from its new booking, not its old AWB's scans.
+    """
+    moments = [ret.state.last_event_at, ret.shipment.booked_at if ret.shipment else None]
+    known = [m for m in moments if m is not None]
+    return max(known).timestamp() if known else ret.updated_at.timestamp()
+
+
 async def claim_due(redis: aioredis.Redis, key: str, now_s: float, limit: int = 200) -> list[tuple[str, str]]:
     """Members of a due-time set that are due, each taken by exactly one caller (ZREM decides)."""
     due = [text(m) for m in cast(list[Any], await redis.zrangebyscore(key, "-inf", now_s, start=0, num=limit))]
@@ -61,10 +72,10 @@ class StuckWatch:
         if ret.shipment is None:
             return False
         member, carrier, status = f"{ret.merchant_id} {ret.id}", ret.shipment.carrier, ret.status.value
-        at = (ret.state.last_event_at or ret.updated_at).timestamp()
+        at = last_scan_s(ret)
         since_key = self.keys.status_since(ret.merchant_id)
         before = text(await self.redis.hget(since_key, ret.id) or "").split(" ")
-        sla_s = None if ret.status in TERMINAL else await self.sla_s(carrier, ret.status)
+        sla_s = None if ret.status in TERMINAL else await self.sla_for(ret)
         async with self.redis.pipeline(transaction=False) as pipe:
             self._queue_duration(pipe, before, ret.id, since_key, carrier, status, at)
             flagged_at = len(pipe.command_stack)
@@ -103,6 +114,13 @@ class StuckWatch:
         value = percentile(values, 0.95) if len(values) >= self.config.min_samples else None
         self._p95[(carrier, status)] = (now, value)
         return value
+
+    async def sla_for(self, ret: Return) -> float:
+        """The SLA of the status the return is in; a drop-off nobody has scanned yet waits for the customer."""
+        assert ret.shipment is not None
+        if ret.state.last_event_at is None and ret.request is not None and ret.request.fulfilment == "drop_off":
+            return self.config.drop_off_h * 3600
+        return await self.sla_s(ret.shipment.carrier, ret.status)
 
     async def sla_s(self, carrier: str, status: Status) -> float:
         if status in self.config.sla_h:

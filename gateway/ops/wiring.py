@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import replace
 
 from aiohttp import web
 
 from gateway import keys
+from gateway.analytics.digest_schedule import sender_for
 from gateway.ops.alerts import AlertCenter
+from gateway.ops.calls import CallLog
 from gateway.ops.config import load_alerts, load_remediation
 from gateway.ops.core import OpsCore
 from gateway.ops.health import HealthLog
@@ -20,6 +21,7 @@ from gateway.ops.remediation import Remediator
 from gateway.ops.sinks import SinkSender
 from gateway.ops.stuck import StuckWatch
 from gateway.ops.worker import OpsWorker, OpsWorkerDeps
+from gateway.portal.confirm import ConfirmationSender
 from gateway.store.keys import Keys
 from gateway.webhooks_out.dispatcher import Dispatcher
 from gateway.webhooks_out.worker import dispatcher_for
@@ -34,7 +36,8 @@ def build_core(app: web.Application) -> OpsCore:
     alerts_config = load_alerts(s.config_dir)
     core = OpsCore(store=app[keys.RETURNS], nprs=NprStore(redis, k),
                    alerts=AlertCenter(redis, k, clock, alerts_config, metrics),
-                   stuck=StuckWatch(redis, k, clock, alerts_config.stuck), health=HealthLog(redis, k),
+                   stuck=StuckWatch(redis, k, clock, alerts_config.stuck),
+                   health=HealthLog(redis, k, CallLog(redis, k, clock, s.carrier_guard.stats_kept_s)),
                    metrics=metrics, clock=clock, remediation=load_remediation(s.config_dir),
                    alerts_config=alerts_config)
     app[keys.OPS] = core
@@ -66,7 +69,15 @@ def ops_worker_for(app: web.Application) -> OpsWorker:
     sender = SinkSender(core.alerts, app[keys.HTTP], Mailer(s.ops), app[keys.METRICS], s.public_url.rstrip("/"),
                         s.ops.sink_timeout_s)
     return OpsWorker(OpsWorkerDeps(core=core, remediator=remediator_for(app), sender=sender, store=app[keys.RETURNS],
-                                   hub=app[keys.CARRIERS], metrics=app[keys.METRICS], tick_s=s.ops.tick_s))
+                                   hub=app[keys.CARRIERS], metrics=app[keys.METRICS], tick_s=s.ops.tick_s,
+                                   digests=sender_for(s, app[keys.REDIS], app[keys.CLOCK], app[keys.METRICS]),
+                                   confirmations=confirmations_for(app)))
+
+
+def confirmations_for(app: web.Application) -> ConfirmationSender:
+    """The sender of the portal's return confirmations, drained by the ops worker each tick."""
+    return ConfirmationSender(app[keys.REDIS], Keys(app[keys.SETTINGS].key_prefix), app[keys.CLOCK],
+                              app[keys.RETURNS], app[keys.MERCHANTS], notifier_for(app), app[keys.METRICS])
 
 
 async def _until_cleanup(runner: OpsWorker | Dispatcher) -> AsyncIterator[None]:
@@ -86,8 +97,7 @@ async def background_ops(app: web.Application) -> AsyncIterator[None]:
 
 async def background_dispatcher_with_alerts(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx: the outbound webhook dispatcher, with dead letters raising an ops alert."""
-    plain = dispatcher_for(app)
-    dispatcher = Dispatcher(replace(plain.deps, on_dead_letter=app[keys.OPS].dead_letter), plain.name)
+    dispatcher = dispatcher_for(app, on_dead_letter=app[keys.OPS].dead_letter)
     app[keys.WEBHOOK_DISPATCHER] = dispatcher
     async for _ in _until_cleanup(dispatcher):
         yield

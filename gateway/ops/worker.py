@@ -9,13 +9,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
+from gateway.analytics.digest_schedule import DigestSender
 from gateway.carrier_hub import CarrierHub
 from gateway.metrics import Metrics
 from gateway.ops.core import OpsCore
 from gateway.ops.health import CallStats, call_stats
 from gateway.ops.remediation import Remediator
 from gateway.ops.sinks import SinkSender
+from gateway.ops.stuck import last_scan_s
+from gateway.portal.confirm import ConfirmationSender
 from gateway.store.returns import ReturnStore, is_done
 
 log = logging.getLogger(__name__)
@@ -30,11 +34,15 @@ class OpsWorkerDeps:
     hub: CarrierHub
     metrics: Metrics
     tick_s: float
+    # The merchants' daily digest emails (gateway/analytics/digest_schedule.py); None runs none.
+    digests: DigestSender | None = None
+    # The portal's return confirmations outbox (gateway/portal/confirm.py); None sends none.
+    confirmations: ConfirmationSender | None = None
 
 
 @dataclass
 class CarrierWatch:
-    """Carrier API error rate and latency over a window, from this process's call histogram."""
+    """When the carrier alerts were last judged; the baseline only when no shared stats exist (histogram deltas)."""
 
     started_at: float = 0.0
     baseline: dict[str, CallStats] = field(default_factory=dict)
@@ -71,6 +79,10 @@ class OpsWorker:
         for rule, count in (await d.core.alerts.open_counts()).items():
             d.metrics.alerts_open.labels(rule).set(count)
         await d.core.alerts.trim()
+        if d.digests is not None:
+            await d.digests.run_due()
+        if d.confirmations is not None:
+            await d.confirmations.drain()
 
     async def check_stuck(self) -> None:
         d, stuck = self.deps, self.deps.core.stuck
@@ -79,16 +91,18 @@ class OpsWorker:
             ret = await d.store.get(mid, rid)
             if ret is None or is_done(ret) or ret.shipment is None:
                 continue
-            last = (ret.state.last_event_at or ret.updated_at).timestamp()
-            due = last + await stuck.sla_s(ret.shipment.carrier, ret.status)
+            last = last_scan_s(ret)
+            due = last + await stuck.sla_for(ret)
             if due > now:
                 await d.store.redis.zadd(d.store.keys.stuck_due(), {f"{mid} {rid}": due})
                 continue
             await stuck.flag(ret, last)
             hours = (now - last) / 3600
+            since = datetime.fromtimestamp(last, UTC)
+            what = (f"has been {ret.status.value} since {since:%Y-%m-%d %H:%M} UTC" if ret.state.last_event_at
+                    else f"was booked {since:%Y-%m-%d %H:%M} UTC and has not been scanned since")
             await d.core.alerts.fire("stuck_shipment", ret.id, f"No scan for {hours:.0f} h: order {ret.order_id}",
-                                     f"{ret.shipment.carrier} AWB {ret.shipment.awb} has been {ret.status.value} "
-                                     f"since {ret.state.last_event_at or ret.updated_at:%Y-%m-%d %H:%M} UTC",
+                                     f"{ret.shipment.carrier} AWB {ret.shipment.awb} {what}",
                                      merchant_id=mid, return_id=rid, carrier=ret.shipment.carrier)
         flagged = await stuck.flagged()
         for carrier in d.hub.adapters:
@@ -101,14 +115,21 @@ class OpsWorker:
     async def check_carriers(self) -> None:
         """Each window: fire or resolve the error-rate and latency alerts per carrier."""
         d, watch = self.deps, self._watch
+        if d.hub.guard is not None:
+            await d.hub.guard.publish(list(d.hub.adapters))
         config = d.core.alerts_config
         now = d.core.clock.now().timestamp()
         window = config.rule("carrier_error_rate").window_s
         if watch.started_at and now - watch.started_at < window:
             return
-        current = call_stats(d.metrics)
-        for carrier, stats in current.items():
-            delta = stats.minus(watch.baseline.get(carrier, CallStats()))
+        calls = d.core.health.calls
+        if calls is not None:
+            # The Redis-shared stats of the last window: every process judges the same figures.
+            current = deltas = await calls.window(list(d.hub.adapters), window)
+        else:
+            current = call_stats(d.metrics)
+            deltas = {c: stats.minus(watch.baseline.get(c, CallStats())) for c, stats in current.items()}
+        for carrier, delta in deltas.items():
             await self._judge(carrier, delta)
         watch.started_at, watch.baseline = now, current
 

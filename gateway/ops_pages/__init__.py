@@ -10,6 +10,6 @@ from aiohttp import web
 
 def routes() -> list[web.AbstractRouteDef]:
     """Every console route, for `app.add_routes`."""
-    from gateway.ops_pages import actions, analytics_view, return_page, views
+    from gateway.ops_pages import actions, analytics_view, photos, return_page, views
 
-    return [*actions.routes, *views.routes, *return_page.routes, *analytics_view.routes]
+    return [*actions.routes, *views.routes, *return_page.routes, *analytics_view.routes, *photos.routes]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from gateway import keys
+from gateway.api.photos import photo_store
 from gateway.models import Return
 from gateway.ops_pages.auth import Session, required
 from gateway.ops_pages.lists import merchant_names
@@ -42,7 +43,8 @@ async def return_page(request: web.Request, session: Session) -> web.Response:
         return _missing(request, session, rid)
     events = ordered(await request.app[keys.RETURNS].events(ret.merchant_id, ret.id))
     names = await merchant_names(request, [ret.merchant_id])
+    photos = await photo_store(request.app).list(ret)
     return page(request, session, "return.html", "", ret=ret, merchant=names[ret.merchant_id],
-                decision=ret.allocation, criteria=CRITERIA, events=events,
+                decision=ret.allocation, criteria=CRITERIA, events=events, photos=photos,
                 when=lambda at: at.strftime("%Y-%m-%d %H:%M"))
 

@@ -7,6 +7,6 @@ from aiohttp import web
 
 def routes() -> list[web.AbstractRouteDef]:
     """Every page route, for `app.add_routes`."""
-    from gateway.pages import actions, live, tracking
+    from gateway.pages import actions, dropoff_label, live, tracking
 
-    return [*tracking.routes, *actions.routes, *live.routes]
+    return [*tracking.routes, *actions.routes, *live.routes, *dropoff_label.routes]

@@ -63,7 +63,8 @@ def expected(ret: Return, events: Sequence[TrackingEvent], today: date) -> Expec
     if state.picked_up_at is not None:
         base = state.picked_up_at.date()
     else:
-        pickup = requested_pickup(events) or (ret.request.pickup_date if ret.request else None)
+        booked = ret.shipment.pickup_date if ret.shipment else None
+        pickup = requested_pickup(events) or booked or (ret.request.pickup_date if ret.request else None)
         if state.status is Status.OUT_FOR_PICKUP:
             pickup = today
         elif pickup is None or pickup < today:

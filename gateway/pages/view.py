@@ -11,7 +11,7 @@ from aiohttp import web
 
 from gateway import keys
 from gateway.models import Merchant, Return
-from gateway.pages import estimates, forms, texts
+from gateway.pages import dropoff, estimates, forms, texts
 from gateway.pages.branding import palette
 from gateway.pages.i18n import LANGUAGES, Formatter, choose_language, choose_time_zone, translations
 from normalizers.machine import ordered
@@ -130,6 +130,7 @@ def page_context(request: web.Request, ret: Return, merchant: Merchant, events: 
     expect = estimates.expected(ret, events, visit.fmt.local_date(request.app[keys.CLOCK].now()))
     address = ret.request.pickup_address if ret.request else None
     notice_kind, notice = _notice(request, visit)
+    drop_off = dropoff.guidance(ret, gettext, visit.url("/label"))
     return {
         "lang": visit.lang,
         "languages": [{"code": c, "name": n, "url": visit.url(lang=c)} for c, n in LANGUAGES.items()],
@@ -145,7 +146,8 @@ def page_context(request: web.Request, ret: Return, merchant: Merchant, events: 
         "is_failed": state.status is Status.PICKUP_FAILED,
         "step": _step(ret),
         "steps": [gettext(s) for s in STEPS],
-        "pickup_day": visit.fmt.day(expect.pickup) if expect.pickup else "",
+        "pickup_day": visit.fmt.day(expect.pickup) if expect.pickup and not drop_off else "",
+        "drop_off": drop_off,
         "arrival_day": visit.fmt.day(expect.arrival) if expect.arrival else "",
         "has_arrived": expect.has_arrived,
         "notice_kind": notice_kind,

@@ -7,6 +7,6 @@ from aiohttp import web
 
 def routes() -> list[web.AbstractRouteDef]:
     """Every portal route, for `app.add_routes`."""
-    from gateway.portal import pages, submit
+    from gateway.portal import code_pages, pages, submit
 
-    return [*pages.routes, *submit.routes]
+    return [*pages.routes, *code_pages.routes, *submit.routes]

@@ -15,6 +15,8 @@ from gateway.settings import describe_errors, read_config_file
 
 FILE = "return_reasons.yaml"
 Offer = Literal["refund", "exchange", "credit"]
+# A one-time code on identify: none, by email, by SMS, or by the kind of contact the customer typed.
+Verify = Literal["none", "email", "sms", "email_or_sms"]
 
 
 class Reason(BaseModel):
@@ -48,6 +50,9 @@ class PortalConfig(BaseModel):
 
     reasons: list[Reason] = Field(min_length=1)
     resolutions: Resolutions = Resolutions()
+    verify: Verify = "none"
+    # Offer "I'll drop it off" where the allocated carrier books drop-off labels (docs/portal.md).
+    drop_off: bool = False
 
     def reason(self, code: str) -> Reason | None:
         return next((r for r in self.reasons if r.code == code), None)
@@ -58,6 +63,8 @@ class PortalFile(BaseModel):
 
     reasons: list[Reason] = Field(min_length=1)
     resolutions: Resolutions = Resolutions()
+    verify: Verify = "none"
+    drop_off: bool = False
     merchants: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
@@ -69,7 +76,8 @@ def load(config_dir: Path) -> tuple[PortalConfig, dict[str, PortalConfig]]:
         path = Path(__file__).resolve().parents[2] / "config" / FILE
     try:
         doc = PortalFile.model_validate(read_config_file(path))
-        default = PortalConfig(reasons=doc.reasons, resolutions=doc.resolutions)
+        default = PortalConfig(reasons=doc.reasons, resolutions=doc.resolutions, verify=doc.verify,
+                               drop_off=doc.drop_off)
         merchants = {key: PortalConfig.model_validate({**dict(default), **override})
                      for key, override in doc.merchants.items()}
     except ValidationError as exc:

@@ -108,7 +108,9 @@ class OrderStore:
         self.counters = counters
 
     async def get(self, mid: str, oid: str) -> Order | None:
-        raw = await self.redis.get(self.keys.order_doc(mid, oid))
+        """The pushed order, else the copy the merchant's lookup webhook answered while it is kept (lookup.py)."""
+        pushed, looked_up = await self.redis.mget([self.keys.order_doc(mid, oid), self.keys.order_lookup(mid, oid)])
+        raw = pushed or looked_up
         return Order.model_validate_json(raw) if raw else None
 
     async def save_many(self, mid: str, bodies: Sequence[OrderIn], now: datetime,

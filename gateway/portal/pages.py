@@ -6,35 +6,32 @@ back as a 303 to the page with `?error=<code>`; the page shows that code's messa
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from aiohttp import web
 
 from gateway import keys
-from gateway.pages import forms
-from gateway.pages.estimates import working_days_after
-from gateway.pages.i18n import Formatter, choose_time_zone
+from gateway.pages import dropoff, forms
+from gateway.pages.i18n import Formatter, choose_time_zone, translations
 from gateway.portal import config as portal_config
+from gateway.portal import slots
+from gateway.portal.code_pages import IDENTIFY_CODE_ERRORS, CodeRefused, begin_code
 from gateway.portal.eligibility import eligibility
+from gateway.portal.lookup import LookupUnavailable
 from gateway.portal.orders import Order
-from gateway.portal.session import TooManyTries, identify, order_of
+from gateway.portal.session import TooManyTries, find_order, open_session, order_of
 from gateway.portal.view import PortalVisit, base_context, issue_token, render, use_token, visit_of
 
 routes = web.RouteTableDef()
-PICKUP_DAYS = 5
-IDENTIFY_ERRORS = frozenset({"not_found", "too_many", "form", "expired"})
+IDENTIFY_ERRORS = frozenset({"not_found", "too_many", "form", "expired", "lookup_unavailable",
+                             *IDENTIFY_CODE_ERRORS})
 FORM_ERRORS = frozenset({"form", "nothing", "quantity", "reason", "resolution", "exchange", "photo_big", "photo_type",
-                         "address", "date", "not_serviceable", "policy", "booking", "window"})
+                         "address", "date", "not_serviceable", "policy", "booking", "window", "drop_off"})
 
 
 def _formatter(visit: PortalVisit, order: Order | None) -> Formatter:
     country = order.address.country if order and order.address else "IN"
     return Formatter(visit.lang, choose_time_zone(None, country, visit.merchant.time_zone))
-
-
-def pickup_days(request: web.Request, fmt: Formatter) -> list[date]:
-    return working_days_after(fmt.local_date(request.app[keys.CLOCK].now()), PICKUP_DAYS)
 
 
 @routes.get("/r/{merchant}")
@@ -58,13 +55,22 @@ async def identify_post(request: web.Request) -> web.Response:
     mid = visit.merchant.id
     try:
         await use_token(request, visit, f"portal:{mid}", "identify", str(form.get("form_token", "")))
-        sid = await identify(request, mid, str(form.get("order_id", "")), str(form.get("contact", "")))
+        contact = str(form.get("contact", ""))
+        order = await find_order(request, mid, str(form.get("order_id", "")), contact)
+        code_url = await begin_code(request, visit, order, contact) if order is not None else None
+    except CodeRefused as exc:
+        raise web.HTTPSeeOther(visit.url(error=exc.code)) from exc
     except forms.FormRefused as exc:
         raise web.HTTPSeeOther(visit.url(error="expired" if exc.why == "expired" else "form")) from exc
     except TooManyTries as exc:
         raise web.HTTPSeeOther(visit.url(error="too_many")) from exc
-    if sid is None:
+    except LookupUnavailable as exc:
+        raise web.HTTPSeeOther(visit.url(error="lookup_unavailable")) from exc
+    if order is None:
         raise web.HTTPSeeOther(visit.url(error="not_found"))
+    if code_url is not None:
+        raise web.HTTPSeeOther(code_url)
+    sid = await open_session(request, mid, order.order_id)
     raise web.HTTPSeeOther(visit.url(f"/s/{sid}"))
 
 
@@ -98,12 +104,13 @@ async def return_page(request: web.Request) -> web.Response:
     config = portal_config.for_merchant(settings.config_dir, visit.merchant.id, visit.merchant.name)
     error = request.query.get("error", "")
     items = _items(request, visit, order, returned, fmt)
+    offer = await slots.offer(request, visit.merchant, order, fmt)
     context = {
         **base_context(visit, f"/s/{sid}"), "order": order, "items": items,
         "has_eligible": any(not i["why"] for i in items), "error": error if error in FORM_ERRORS else "",
         "reasons": [{"code": r.code, "label": r.text(visit.lang)} for r in config.reasons],
-        "address": order.address, "days": [{"value": d.isoformat(), "label": fmt.short_day(d)}
-                                           for d in pickup_days(request, fmt)],
+        "address": order.address, "days": [{"value": d.isoformat(), "label": fmt.short_day(d)} for d in offer.days],
+        "drop_off_place": translations(visit.lang).gettext(dropoff.place(offer.carrier)) if offer.can_drop_off else "",
         "action": visit.url(f"/s/{sid}/submit"), "form_token": issue_token(request, sid, "submit"),
         "recommendations": [{"title": r.title, "url": r.url} for r in visit.merchant.recommendations],
     }

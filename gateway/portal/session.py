@@ -1,7 +1,8 @@
 """Identifying the order: order id plus the email or phone on it, guesses rate-limited per client.
 
 A match opens a portal session (`{<mid>}:portal:s:<sid>`, 30 minutes) whose unguessable id is
-in the page's URL, like the tracking page's token. Unknown order and wrong contact get the same
+in the page's URL, like the tracking page's token — at once, or after a one-time code when the
+merchant asks for one (`gateway/portal/code_pages.py`). Unknown order and wrong contact get the same
 answer, so the form cannot be used to learn which order ids exist.
 """
 
@@ -44,23 +45,33 @@ def matches(order: Order, contact: str) -> bool:
     return bool(order.customer_phone) and _same_phone(contact, order.customer_phone)
 
 
-async def identify(request: web.Request, mid: str, order_id: str, contact: str) -> str | None:
-    """A new session id for the order, None when order and contact do not match. Raises: TooManyTries."""
+async def open_session(request: web.Request, mid: str, order_id: str) -> str:
+    """A new session for an order the customer has shown is theirs; its id."""
+    sid = secrets.token_urlsafe(24)
+    await request.app[keys.REDIS].set(store_keys(request).portal_session(mid, sid), json.dumps({"order_id": order_id}),
+                                      ex=SESSION_TTL_S)
+    return sid
+
+
+async def find_order(request: web.Request, mid: str, order_id: str, contact: str) -> Order | None:
+    """The order when order id and contact match, None (a counted miss) otherwise.
+
+    Raises: TooManyTries; LookupUnavailable when the merchant's order-lookup webhook gave no answer.
+    """
     redis, k = request.app[keys.REDIS], store_keys(request)
     minute = int(request.app[keys.CLOCK].now().timestamp() // 60)
     miss_key = k.portal_misses(mid, request.remote or "unknown", minute)
     if int(await redis.get(miss_key) or 0) >= MISSES_PER_MINUTE:
         raise TooManyTries
-    order = await request.app[keys.ORDERS].get(mid, order_id.strip()[:40]) if order_id.strip() else None
+    # Pushed orders, else the merchant's lookup webhook; its LookupUnavailable is not a miss.
+    order = await request.app[keys.ORDER_LOOKUP].find(mid, order_id.strip()[:40], contact) if order_id.strip() else None
     if order is None or not matches(order, contact):
         async with redis.pipeline(transaction=True) as pipe:
             pipe.incr(miss_key)
             pipe.expire(miss_key, _MISS_TTL_S)
             await pipe.execute()
         return None
-    sid = secrets.token_urlsafe(24)
-    await redis.set(k.portal_session(mid, sid), json.dumps({"order_id": order.order_id}), ex=SESSION_TTL_S)
-    return sid
+    return order
 
 
 async def order_of(request: web.Request, mid: str, sid: str) -> Order | None:

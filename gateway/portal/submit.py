@@ -10,30 +10,35 @@ stored with it. If the booker refuses, the reservation is given back: nothing ha
 from __future__ import annotations
 
 import base64
+import logging
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
+from redis.exceptions import RedisError
 
 from carriers.base import Address, Contact, Item, Parcel
 from gateway import keys
 from gateway.analytics.counters import Batch, add_lines, day_of
-from gateway.models import LineChoice, ReturnCreate
+from gateway.models import Fulfilment, LineChoice, ReturnCreate
 from gateway.pages import forms
 from gateway.portal import config as portal_config
+from gateway.portal import confirm, slots
 from gateway.portal.eligibility import Eligibility, eligibility
 from gateway.portal.orders import Order
-from gateway.portal.pages import _formatter, pickup_days
+from gateway.portal.pages import _formatter
 from gateway.portal.photos import PhotoRefused, new_photo_id, reencode
 from gateway.portal.session import order_of
 from gateway.portal.uploads import read_form
 from gateway.portal.view import PortalVisit, base_context, render, store_keys, use_token, visit_of
 from gateway.problems import Problem
 
+log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
-PROBLEM_ERRORS = {"policy-violation": "policy", "not-serviceable": "not_serviceable"}
+PROBLEM_ERRORS = {"policy-violation": "policy", "not-serviceable": "not_serviceable",
+                  "drop-off-unavailable": "drop_off"}
 
 
 class Refused(Exception):
@@ -114,8 +119,8 @@ def choices_of(request: web.Request, visit: PortalVisit, order: Order, returned:
 
 
 def body_of(request: web.Request, visit: PortalVisit, order: Order, chosen: Choices,
-            fields: dict[str, str]) -> ReturnCreate:
-    """The same body a merchant would POST to /v1/returns. Raises: Refused."""
+            fields: dict[str, str], offer: slots.Offer) -> ReturnCreate:
+    """The same body a merchant would POST to /v1/returns; the date one the page offered. Raises: Refused."""
     country = order.address.country if order.address else "IN"
     try:
         address = Address(line1=fields.get("line1", ""), line2=fields.get("line2", ""), city=fields.get("city", ""),
@@ -124,22 +129,34 @@ def body_of(request: web.Request, visit: PortalVisit, order: Order, chosen: Choi
                            phone=fields.get("phone", "") or order.customer_phone, phone_region=country)
     except ValidationError as exc:
         raise Refused("address") from exc
-    try:
-        day = date.fromisoformat(fields.get("date", ""))
-    except ValueError as exc:
-        raise Refused("date") from exc
-    if day not in pickup_days(request, _formatter(visit, order)):
-        raise Refused("date")
+    day, fulfilment = _when(fields.get("date", ""), offer)
     return ReturnCreate(order_id=order.order_id, customer=customer, pickup_address=address, items=chosen.items,
                         parcel=Parcel(weight_g=max(1, min(chosen.weight_g, 70_000))), pickup_date=day,
+                        fulfilment=fulfilment,
                         reason=chosen.lines[0].reason, delivered_at=order.delivered_at, order_date=order.order_date,
                         customer_tier=order.customer_tier, lines=chosen.lines, metadata={"source": "portal"})
+
+
+def _when(choice: str, offer: slots.Offer) -> tuple[date | None, Fulfilment]:
+    """The pickup day, or drop-off, the customer chose among those the page offered. Raises: Refused."""
+    if choice == slots.DROP_OFF:
+        if not offer.can_drop_off:
+            raise Refused("date")
+        return None, "drop_off"
+    try:
+        day = date.fromisoformat(choice)
+    except ValueError as exc:
+        raise Refused("date") from exc
+    if day not in offer.days:
+        raise Refused("date")
+    return day, "pickup"
 
 
 async def _create(request: web.Request, visit: PortalVisit, order: Order, chosen: Choices,
                   fields: dict[str, str]) -> str | None:
     """The new return's tracking token (None when every line is kept). Raises: Refused."""
-    body = body_of(request, visit, order, chosen, fields) if chosen.items else None
+    offer = await slots.offer(request, visit.merchant, order, _formatter(visit, order)) if chosen.items else None
+    body = body_of(request, visit, order, chosen, fields, offer) if offer is not None else None
     mid, orders = visit.merchant.id, request.app[keys.ORDERS]
     if not await orders.reserve(mid, order, chosen.wanted):
         raise Refused("quantity")
@@ -187,4 +204,14 @@ async def submit(request: web.Request) -> web.Response:
     if token is None:
         context: dict[str, Any] = {**base_context(visit), "order": order}
         return render(visit, "portal/kept.html", context)
+    await _confirm_later(request, token, visit.lang)
     raise web.HTTPSeeOther(f"{visit.base}/t/{token}?lang={visit.lang}")
+
+
+async def _confirm_later(request: web.Request, token: str, lang: str) -> None:
+    """Queue the customer's confirmation (the ops worker sends it); the return stands even if this fails."""
+    try:
+        await confirm.enqueue(request.app[keys.REDIS], store_keys(request), token, lang,
+                              request.app[keys.CLOCK].now().timestamp())
+    except RedisError:
+        log.exception("return confirmation not queued")

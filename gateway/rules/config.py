@@ -99,7 +99,7 @@ class Rates(_Strict):
     carriers: dict[str, RateCard] = Field(default_factory=dict)
 
 
-def load_model(model: type[M], path: Path, *, missing_ok: bool = True) -> M:
+def load_model(model: type[M], path: Path, *, missing_ok: bool = True, context: dict[str, Any] | None = None) -> M:
     """Raises: ConfigError naming the file, the line and the key of every problem."""
     if not path.exists():
         if missing_ok:
@@ -107,7 +107,7 @@ def load_model(model: type[M], path: Path, *, missing_ok: bool = True) -> M:
         raise ConfigError(f"{path}: no such file")
     data: dict[str, Any] = read_config_file(path)
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context=context)
     except ValidationError as exc:
         raise ConfigError(describe_errors(exc, path)) from exc
 

@@ -24,6 +24,7 @@ from gateway.rules.decision import Decision, Excluded
 from gateway.rules.facts import facts_of
 from gateway.rules.learning import OutcomeLog
 from gateway.rules.merchant_rules import MerchantRules, load_rules_dir
+from gateway.rules.pickup_calendar import PickupCalendar, load_calendar
 from gateway.rules.policy import OrderCounts, Policies, Policy, Verdict, evaluate, load_policies, refusal_errors
 from gateway.rules.serviceability import ServiceabilityTables
 from gateway.settings import Settings
@@ -52,6 +53,8 @@ class Rules:
     outcomes: OutcomeLog
     capacity: Capacity
     orders: OrderCounts
+    # Which days each carrier picks up (config/pickup_calendar.yaml); the portal and the booker share it.
+    calendar: PickupCalendar = dataclasses.field(default_factory=PickupCalendar)
 
     async def admit(self, merchant: Merchant, body: ReturnCreate, now: datetime) -> Admission:
         """Raises: Problem 422 (policy-violation, naming the rule) unless the merchant overrides it."""
@@ -95,7 +98,7 @@ def drop_live(decision: Decision, refused: Mapping[str, str]) -> Decision:
 
 def build_rules(settings: Settings, redis: aioredis.Redis, keys: Keys,
                 adapters: Mapping[str, CarrierAdapter]) -> Rules:
-    """Raises: ConfigError for a bad allocation, rates, rules or policy file."""
+    """Raises: ConfigError for a bad allocation, rates, rules, policy or pickup calendar file."""
     directory = settings.config_dir
     cfg = load_allocation(directory)
     known = set(registered_codes()) | set(settings.carriers) | set(adapters) | set(cfg.carriers)
@@ -104,4 +107,4 @@ def build_rules(settings: Settings, redis: aioredis.Redis, keys: Keys,
     return Rules(allocator=allocator, merchant_rules=load_rules_dir(directory / "rules", known),
                  policies=load_policies(directory / "policy.yaml"), tables=ServiceabilityTables(redis, keys),
                  outcomes=OutcomeLog(redis, keys, cfg.learning, list(adapters)), capacity=Capacity(redis, keys, caps),
-                 orders=OrderCounts(redis, keys))
+                 orders=OrderCounts(redis, keys), calendar=load_calendar(directory, sorted(known)))

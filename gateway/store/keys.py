@@ -60,14 +60,30 @@ key                                 type    what                                
 <p>ops:login:fail:<ip>:<window>     string  failed console logins from one address         15 min
 <p>{<mid>}:orderdoc:<oid>            string  Order JSON (what the customer may return)      none
 <p>{<mid>}:order:<oid>:returned      hash    sku -> quantity already in returns (portal)    none
-<p>{<mid>}:orderlookup:<oid>         string  an order the lookup webhook answered (cache)   portal
+<p>{<mid>}:orderlookup:<oid>         string  an order the lookup webhook answered (cache)   30 min
+<p>{<mid>}:orderlookup:<oid>:miss:<h> string  the webhook said 404 for order + contact hash  60 s
+<p>{<mid>}:lookup:endpoint           string  the order-lookup webhook: URL, signing secret  none
 <p>{<mid>}:portal:s:<sid>            string  portal session JSON (order found, verified)    30 min
 <p>{<mid>}:portal:miss:<ip>:<min>    string  failed order identifications this minute       120 s
 <p>{<mid>}:portal:form:<nonce>       string  a portal form token already used               its life
 <p>{<mid>}:return:<rid>:photos       hash    photo id -> re-encoded image bytes             none
+<p>{<mid>}:portal:code:<cid>         hash    one-time code challenge: HMAC of the code,      11 min
+                                            order, channel, tries, resends, sent/expiry     (renewed)
+<p>{<mid>}:portal:codes:<oid>:<hr>   string  codes sent for one order in one hour            2 h
+<p>portal:confirm:due                zset    "<tracking token> <lang>" confirmations by      none
+                                            next try (epoch s); a claim pushes it a lease on
+<p>portal:confirm:tries              hash    confirmation member -> failed tries             none
+<p>portal:confirm:dead               list    confirmations given up on, bounded              none
+<p>{<mid>}:portal:confirmed:<rid>    set     channels that took the return's confirmation    7 days
 <p>{<mid>}:an:<yyyy-mm-dd>:<dim>     hash    "<value>|<metric>" -> returns counters          none
 <p>{<mid>}:an:r:<rid>                hash    analytics milestones already counted (guard)   none
 <p>an:merchants                      set     merchants with analytics counters               none
+<p>digest:due                        zset    merchant ids by when their next digest is due  none
+<p>{<mid>}:digest:<yyyy-mm-dd>       string  digest claim: "sending <token>", then "sent"   lease_s, 8 d
+<p>{cg:<carrier>}:circuit            hash    circuit state, opened_at, half-open probe       none
+<p>{cg:<carrier>}:window             hash    "n:<bucket>"/"e:<bucket>" calls, failures       2 windows
+<p>{cg:<carrier>}:rate               string  rate limit: theoretical arrival time (ms)       its slack
+<p>{cg:<carrier>}:calls:<minute>     hash    calls, failures, latency buckets of a minute    stats_kept_s
 ==================================  ======  ==============================================  =========
 """
 
@@ -253,6 +269,13 @@ class Keys:
     def order_lookup(self, mid: str, oid: str) -> str:
         return f"{self.prefix}{{{mid}}}:orderlookup:{oid}"
 
+    def order_lookup_miss(self, mid: str, oid: str, contact_hash: str) -> str:
+        # Order ids never hold ":", so this cannot collide with another order's cache key.
+        return f"{self.prefix}{{{mid}}}:orderlookup:{oid}:miss:{contact_hash}"
+
+    def order_lookup_endpoint(self, mid: str) -> str:
+        return f"{self.prefix}{{{mid}}}:lookup:endpoint"
+
     def portal_session(self, mid: str, sid: str) -> str:
         return f"{self.prefix}{{{mid}}}:portal:s:{sid}"
 
@@ -265,6 +288,24 @@ class Keys:
     def photos(self, mid: str, rid: str) -> str:
         return f"{self.prefix}{{{mid}}}:return:{rid}:photos"
 
+    def portal_code(self, mid: str, cid: str) -> str:
+        return f"{self.prefix}{{{mid}}}:portal:code:{cid}"
+
+    def portal_code_sends(self, mid: str, oid: str, hour: int) -> str:
+        return f"{self.prefix}{{{mid}}}:portal:codes:{oid}:{hour}"
+
+    def portal_confirm_due(self) -> str:
+        return f"{self.prefix}portal:confirm:due"
+
+    def portal_confirm_tries(self) -> str:
+        return f"{self.prefix}portal:confirm:tries"
+
+    def portal_confirm_dead(self) -> str:
+        return f"{self.prefix}portal:confirm:dead"
+
+    def portal_confirmed(self, mid: str, rid: str) -> str:
+        return f"{self.prefix}{{{mid}}}:portal:confirmed:{rid}"
+
     def analytics_day(self, mid: str, day: str, dimension: str) -> str:
         return f"{self.prefix}{{{mid}}}:an:{day}:{dimension}"
 
@@ -273,3 +314,23 @@ class Keys:
 
     def analytics_merchants(self) -> str:
         return f"{self.prefix}an:merchants"
+
+    def digest_due(self) -> str:
+        return f"{self.prefix}digest:due"
+
+    def digest_claim(self, mid: str, day: str) -> str:
+        return f"{self.prefix}{{{mid}}}:digest:{day}"
+
+    # The carrier guard (gateway/carrier_guard.py): one hash tag per carrier, so one script touches them all.
+
+    def circuit(self, carrier: str) -> str:
+        return f"{self.prefix}{{cg:{carrier}}}:circuit"
+
+    def circuit_window(self, carrier: str) -> str:
+        return f"{self.prefix}{{cg:{carrier}}}:window"
+
+    def rate_limit(self, carrier: str) -> str:
+        return f"{self.prefix}{{cg:{carrier}}}:rate"
+
+    def carrier_calls(self, carrier: str, minute: int) -> str:
+        return f"{self.prefix}{{cg:{carrier}}}:calls:{minute}"

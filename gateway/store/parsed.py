@@ -9,21 +9,26 @@ from normalizers.taxonomy import TrackingEvent
 
 
 class ParsedCache:
-    """Documents and events this process wrote or read lately, by their exact JSON text.
+    """The latest document of each return this process wrote or read lately, and recent events.
 
     `apply()` reads back what it wrote a moment ago; parsing and validating it again is most
     of its CPU time. Backhaul never changes a model in place (changes go through model_copy),
-    so sharing them is safe.
+    so sharing them is safe. Only a return's latest version is kept: older ones can never
+    match again, and every cached object is one more for the garbage collector to walk
+    through (a cache of superseded versions made full collections take 100 ms).
     """
 
-    def __init__(self, size: int = 20_000) -> None:
+    def __init__(self, size: int = 1_000) -> None:
         self.size = size
-        self._docs: dict[str, Return] = {}
+        self._docs: dict[str, tuple[str, Return]] = {}
         self._events: dict[str, TrackingEvent] = {}
 
-    def doc(self, text_: str) -> Return:
-        found = self._docs.get(text_)
-        return found if found is not None else self.remember_doc(text_, Return.model_validate_json(text_))
+    def doc(self, key: str, text_: str) -> Return:
+        """The document whose JSON is `text_`, stored under `key` (its Redis key)."""
+        found = self._docs.get(key)
+        if found is not None and found[0] == text_:
+            return found[1]
+        return self.remember_doc(key, text_, Return.model_validate_json(text_))
 
     def event(self, text_: str) -> TrackingEvent:
         found = self._events.get(text_)
@@ -31,8 +36,9 @@ class ParsedCache:
             found = self.remember_event(text_, TrackingEvent.model_validate_json(text_))
         return found
 
-    def remember_doc(self, text_: str, doc: Return) -> Return:
-        _bounded_put(self._docs, text_, doc, self.size)
+    def remember_doc(self, key: str, text_: str, doc: Return) -> Return:
+        self._docs.pop(key, None)
+        _bounded_put(self._docs, key, (text_, doc), self.size)
         return doc
 
     def remember_event(self, text_: str, event: TrackingEvent) -> TrackingEvent:

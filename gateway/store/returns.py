@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, cast
@@ -44,12 +46,35 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
     return int(score), rid
 
 
+class KeyedLocks:
+    """An asyncio lock per key, kept only while someone holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key) or (asyncio.Lock(), 0)
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
 @dataclass(frozen=True)
 class ApplyResult:
     """What one `apply()` changed."""
 
     ret: Return
     new_events: list[TrackingEvent]
+    # The new events' JSON as stored, so what follows need not serialize them again.
+    event_texts: tuple[str, ...] = ()
 
     @property
     def changed(self) -> bool:
@@ -68,6 +93,7 @@ class ReturnStore:
         self.feed_maxlen = feed_maxlen
         self._awb_refs: dict[str, tuple[str, str]] = {}
         self._parsed = ParsedCache()
+        self._applying = KeyedLocks()
         self._claim = redis.register_script(_CLAIM_DUE)
         self._commit_apply = redis.register_script(_COMMIT_APPLY)
 
@@ -85,6 +111,34 @@ class ReturnStore:
     async def get(self, mid: str, rid: str) -> Return | None:
         raw = await self.redis.get(self.keys.return_doc(mid, rid))
         return Return.model_validate_json(raw) if raw else None
+
+    async def get_many(self, refs: Sequence[tuple[str, str]]) -> list[Return | None]:
+        """Several returns in one round trip; a document this process wrote or read lately is not parsed again."""
+        if not refs:
+            return []
+        doc_keys = [self.keys.return_doc(mid, rid) for mid, rid in refs]
+        # GETs in a pipeline, not MGET: the keys live in different merchants' hash slots.
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key in doc_keys:
+                pipe.get(key)
+            docs = await pipe.execute()
+        return [self._parsed.doc(key, text(doc)) if doc else None for key, doc in zip(doc_keys, docs, strict=True)]
+
+    def parsed_event(self, event_json: str) -> TrackingEvent:
+        """An event from its stored JSON, parsed once per process."""
+        return self._parsed.event(event_json)
+
+    async def set_poll_schedule(self, due: Sequence[tuple[str, str, float | None]]) -> None:
+        """Schedule (a due time) or unschedule (None) the polls of several returns in one round trip."""
+        if not due:
+            return
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for mid, rid, at in due:
+                if at is None:
+                    pipe.zrem(self.keys.poll_due(), f"{mid} {rid}")
+                else:
+                    pipe.zadd(self.keys.poll_due(), {f"{mid} {rid}": at})
+            await pipe.execute()
 
     async def by_token(self, token: str) -> Return | None:
         ref = await self._ref(self.keys.token(token))
@@ -189,6 +243,16 @@ class ReturnStore:
         The write is a compare-and-set in Lua (two round trips in all); a lost race reads again.
         """
         k = self.keys
+        doc_key = k.return_doc(mid, rid)
+        # One apply per return at a time in this process: side by side they would only lose
+        # compare-and-set races to each other and read again, and under load the retries
+        # feed on themselves. Other processes are still kept honest by the CAS.
+        async with self._applying.hold(doc_key):
+            return await self._apply(mid, rid, events, raw, awb)
+
+    async def _apply(self, mid: str, rid: str, events: Sequence[TrackingEvent], raw: str | None,
+                     awb: str | None) -> ApplyResult:
+        k = self.keys
         doc_key, events_key = k.return_doc(mid, rid), k.events(mid, rid)
         while True:
             async with self.redis.pipeline(transaction=False) as pipe:
@@ -198,7 +262,7 @@ class ReturnStore:
             if doc is None:
                 raise StoreError(f"return {rid} of merchant {mid} is gone")
             fresh = {e.fingerprint: e for e in events if e.fingerprint not in stored}
-            before = self._parsed.doc(doc)
+            before = self._parsed.doc(doc_key, doc)
             if awb is not None and (before.shipment is None or before.shipment.awb != awb):
                 # The AWB was replaced (re-allocated or re-booked): its late scans are not this return's.
                 return ApplyResult(before, [])
@@ -208,25 +272,27 @@ class ReturnStore:
             state = fold([*history, *fresh.values()])
             after = before.model_copy(update={"state": state, "updated_at": self.clock.now()})
             new_events = ordered(fresh.values())
-            if await self._commit(before, doc, after, new_events, raw):
-                return ApplyResult(after, new_events)
+            texts = await self._commit(before, doc, after, new_events, raw)
+            if texts is not None:
+                return ApplyResult(after, new_events, texts)
 
     async def _commit(self, before: Return, old_doc: str, after: Return, new_events: list[TrackingEvent],
-                      raw: str | None) -> bool:
+                      raw: str | None) -> tuple[str, ...] | None:
+        """The new events' JSON once written; None when another writer changed the return first."""
         k, mid = self.keys, after.merchant_id
         keys = [k.return_doc(mid, after.id), k.events(mid, after.id), k.raw_payloads(mid, after.id), k.feed(mid),
                 k.returns_by_status(mid, before.status.value), k.returns_by_status(mid, after.status.value)]
         new_doc = after.model_dump_json()
-        self._parsed.remember_doc(new_doc, after)
+        self._parsed.remember_doc(keys[0], new_doc, after)
         args: list[Any] = [old_doc, new_doc, after.id, _ms(after), self.raw_kept, raw or "",
                            self.feed_maxlen, len(new_events)]
-        for event in new_events:
-            text_ = event.model_dump_json()
+        texts = tuple(event.model_dump_json() for event in new_events)
+        for event, text_ in zip(new_events, texts, strict=True):
             self._parsed.remember_event(text_, event)
             args += [event.fingerprint, text_]
         args.append(len(new_events))
-        args += [json.dumps(feed_entry(after, event)) for event in new_events]
-        return bool(await self._commit_apply(keys=keys, args=args))
+        args += [json.dumps(feed_entry(after, event, text_)) for event, text_ in zip(new_events, texts, strict=True)]
+        return texts if await self._commit_apply(keys=keys, args=args) else None
 
     async def replace_events(self, mid: str, rid: str, events: Sequence[TrackingEvent]) -> int:
         """Store re-normalized events under their (unchanged) fingerprints and re-fold the state.
@@ -281,10 +347,10 @@ class ReturnStore:
         return [(p[0], p[1]) for p in pairs]
 
 
-def feed_entry(ret: Return, event: TrackingEvent) -> dict[Any, Any]:
+def feed_entry(ret: Return, event: TrackingEvent, event_json: str | None = None) -> dict[Any, Any]:
     """The fields of one merchant feed entry; its stream id is the feed cursor."""
     return {"type": f"tracking.{event.status.value}", "return_id": ret.id, "order_id": ret.order_id,
-            "return_status": ret.status.value, "event": event.model_dump_json()}
+            "return_status": ret.status.value, "event": event_json or event.model_dump_json()}
 
 
 def _meaning(event: TrackingEvent) -> tuple[str, str | None, str, bool]:

@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, AnyHttpUrl, BaseModel, ConfigDict, Field
 
 from normalizers.taxonomy import Status
 
@@ -33,6 +33,16 @@ def _known_pattern(pattern: str) -> str:
 Pattern = Annotated[str, AfterValidator(_known_pattern)]
 
 
+def _short_enough(url: AnyHttpUrl) -> AnyHttpUrl:
+    if len(str(url)) > 2000:
+        raise ValueError("the URL is longer than 2000 characters")
+    return url
+
+
+# A receiver's URL, for merchant webhooks and the order lookup alike.
+ReceiverUrl = Annotated[AnyHttpUrl, AfterValidator(_short_enough)]
+
+
 def entry_key(entry_id: str) -> tuple[int, int]:
     """A stream id as a sortable pair; Raises: ValueError for text that is not a stream id."""
     ms, _, seq = entry_id.partition("-")
@@ -46,16 +56,9 @@ class EndpointCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    url: AnyHttpUrl
+    url: ReceiverUrl
     event_types: list[Pattern] = Field(default_factory=lambda: ["tracking.*"], min_length=1, max_length=50)
     description: str = Field(default="", max_length=500)
-
-    @field_validator("url")
-    @classmethod
-    def _short_enough(cls, url: AnyHttpUrl) -> AnyHttpUrl:
-        if len(str(url)) > 2000:
-            raise ValueError("the URL is longer than 2000 characters")
-        return url
 
 
 

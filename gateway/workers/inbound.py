@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 GROUP = "inbound"
 # Entries applied at once: enough to overlap Redis round trips, few enough to bound connections.
 _CONCURRENCY = 64
+# Batches in progress at once. The next read does not wait for the last batch to finish, so an
+# entry that arrives while a batch is being applied is picked up at once, not a batch later.
+_BATCHES_IN_FLIGHT = 4
 
 
 @dataclass(frozen=True)
@@ -49,20 +52,40 @@ class InboundWorker(StreamConsumer):
     def __init__(self, deps: InboundDeps, name: str | None = None) -> None:
         super().__init__(deps.redis, deps.stream, name, deps.batch, deps.block_ms, deps.reclaim_idle_ms)
         self.deps = deps
+        self._limit = asyncio.Semaphore(_CONCURRENCY)
+        self._room = asyncio.Semaphore(_BATCHES_IN_FLIGHT)
+        self._in_flight: set[asyncio.Task[None]] = set()
 
     async def handle_all(self, entries: list[tuple[str, dict[str, str]]]) -> None:
+        """Start applying a batch and return, so the next read overlaps it; waits while
+        `_BATCHES_IN_FLIGHT` batches are in progress. A batch that fails stays pending and is
+        reclaimed later."""
+        if not entries:
+            return
+        await self._room.acquire()
+        task = asyncio.create_task(self.apply_batch(entries))
+        self._in_flight.add(task)
+        task.add_done_callback(self._batch_done)
+
+    def _batch_done(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        self._room.release()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("inbound batch failed; its entries stay pending", exc_info=task.exception())
+
+    async def drain(self) -> None:
+        if self._in_flight:
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
+
+    async def apply_batch(self, entries: list[tuple[str, dict[str, str]]]) -> None:
         """Apply a batch side by side, hand what changed to the observers, acknowledge the batch.
 
         The feed has the events once `apply()` returns; learning, analytics and ops follow from
         the observe stream (gateway/workers/observers.py). Entries of one return may run side by
         side: `apply()` retries and stays correct.
         """
-        if not entries:
-            return
-        limit = asyncio.Semaphore(_CONCURRENCY)
-
         async def bounded(entry_id: str, fields: dict[str, str]) -> list[ApplyResult]:
-            async with limit:
+            async with self._limit:
                 return await self.handle(entry_id, fields)
 
         batches = await asyncio.gather(*(bounded(entry_id, fields) for entry_id, fields in entries if fields))

@@ -17,7 +17,6 @@ import redis.asyncio as aioredis
 from gateway.ingest import Ingestor
 from gateway.store.returns import ApplyResult, ReturnStore
 from gateway.workers.consumer import StreamConsumer
-from normalizers.taxonomy import TrackingEvent
 
 log = logging.getLogger(__name__)
 GROUP = "observers"
@@ -25,8 +24,17 @@ GROUP = "observers"
 
 def observe_entry(result: ApplyResult, source: str) -> dict[str, str]:
     ret = result.ret
-    events = json.dumps([e.model_dump(mode="json") for e in result.new_events])
-    return {"mid": ret.merchant_id, "rid": ret.id, "source": source, "events": events}
+    texts = result.event_texts or tuple(e.model_dump_json() for e in result.new_events)
+    # One event's JSON per line (JSON text never holds a raw newline), exactly as stored, so a
+    # cache keyed by that text finds the event without parsing it again.
+    return {"mid": ret.merchant_id, "rid": ret.id, "source": source, "event_lines": "\n".join(texts)}
+
+
+def _event_texts(fields: dict[str, str]) -> list[str]:
+    if "event_lines" in fields:
+        return fields["event_lines"].split("\n") if fields["event_lines"] else []
+    # An entry written before event_lines existed: a JSON array of events.
+    return [json.dumps(e) for e in json.loads(fields.get("events") or "[]")]
 
 
 @dataclass(frozen=True)
@@ -48,16 +56,21 @@ class ObserverWorker(StreamConsumer):
         self.deps = deps
 
     async def handle_all(self, entries: list[tuple[str, dict[str, str]]]) -> None:
+        """Read the batch's returns in one round trip, observe them, acknowledge the batch.
+
+        In a worker that also applies, the documents and events are still in the store's
+        parsed cache, so nothing is parsed twice.
+        """
         if not entries:
             return
+        store = self.deps.store
+        wanted = [fields for _, fields in entries if fields]
+        returns = await store.get_many([(fields["mid"], fields["rid"]) for fields in wanted])
         by_source: dict[str, list[ApplyResult]] = {}
-        for _, fields in entries:
-            if not fields:
-                continue
-            ret = await self.deps.store.get(fields["mid"], fields["rid"])
+        for fields, ret in zip(wanted, returns, strict=True):
             if ret is None:
                 continue
-            events = [TrackingEvent.model_validate(e) for e in json.loads(fields["events"])]
+            events = [store.parsed_event(t) for t in _event_texts(fields)]
             by_source.setdefault(fields["source"], []).append(ApplyResult(ret, events))
         for source, applied in by_source.items():
             await self.deps.ingestor.observe(applied, source)

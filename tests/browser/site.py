@@ -74,7 +74,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def start_site(redis_url: str, redis: aioredis.Redis, prefix: str) -> Site:
+async def start_site(redis_url: str, redis: aioredis.Redis, prefix: str, **overrides: Any) -> Site:
+    """`overrides` are more settings (config_dir, ops for SMTP, ...)."""
     clock = ManualClock(START)
     control = SandboxControl(clock)
     calls: list[tuple[str, str, Any]] = []
@@ -93,7 +94,7 @@ async def start_site(redis_url: str, redis: aioredis.Redis, prefix: str) -> Site
     await sandbox.start_server()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    settings = sandbox_settings(str(sandbox.make_url("")).rstrip("/"), prefix, public_url=url)
+    settings = sandbox_settings(str(sandbox.make_url("")).rstrip("/"), prefix, public_url=url, **overrides)
     app = create_app(settings, redis_url, clock=clock, run_poller=True)
     gateway = TestServer(app, host="127.0.0.1", port=port)
     await gateway.start_server()

@@ -32,7 +32,8 @@ CASES = [
 
 
 async def _assert_nothing_written(system: System, keys_before: set[str]) -> None:
-    assert set(await system.keys()) == keys_before
+    # The carrier guard's call stats (`{cg:<carrier>}:...`) count a live serviceability check; no return data.
+    assert {k for k in await system.keys() if "{cg:" not in k} == keys_before
     assert system.control.bookings == {}
     assert sum(system.control.booking_calls.values()) == 0
 

@@ -129,6 +129,21 @@ async def test_a_shipment_without_scans_is_stuck_until_the_next_scan(system: Sys
     assert [a.state for a in stuck] == ["resolved"]
 
 
+async def test_a_booking_the_carrier_never_scans_is_stuck_from_its_booking(system: System) -> None:
+    ret = await system.create()
+    system.control.bookings_for(ret["id"])[0].script = []  # booked, and then nothing at all
+    await system.advance(hours=23)
+    worker = system.app[OPS_WORKER]
+    await worker.run_once()
+    assert await system.app[keys.OPS].stuck.flagged() == []
+    await system.advance(hours=2)  # past the 24 h fallback SLA of a return nobody has scanned
+    await worker.run_once()
+    flagged = await system.app[keys.OPS].stuck.flagged()
+    assert [rid for _, rid, _ in flagged] == [ret["id"]]
+    [alert] = [a for a in await system.app[keys.OPS].alerts.recent() if a.rule == "stuck_shipment"]
+    assert alert.state == "firing" and "has not been scanned" in alert.detail
+
+
 async def test_health_page_draws_svg_charts(system: System) -> None:
     await failed_pickup(system)
     await login(system)

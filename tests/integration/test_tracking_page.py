@@ -107,6 +107,9 @@ async def test_branding_api_changes_the_page(system: System) -> None:
     got = await (await system.client.get("/v1/branding", headers=system.auth)).json()
     assert got["primary_color"] == "#fde047" and got["recommendations"][0]["id"] == "tee"
     ret = await system.create()
+    # The merchant's own domain is where its customers are sent, in every answer of the API.
+    assert ret["tracking_url"] == f"https://returns.acme.example/t/{token_of(ret)}"
+    assert (await system.get(ret["id"]))["tracking_url"] == ret["tracking_url"]
     _, body, _ = await page(system, token_of(ret), "?lang=en")
     assert "--brand:#fde047;--on-brand:#111827" in body  # dark text on a light brand colour
     assert "--accent:#ffb4a2" not in body  # too light for white: darkened until readable

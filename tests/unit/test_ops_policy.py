@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
+from typing import Literal
 
 import pytest
 from pydantic import ValidationError
 
-from gateway.ops.config import AlertsConfig, PickupWindow, Policy, RemediationConfig, Sink
+from carriers.base import Address, Contact, Item, Parcel
+from carriers.clock import ManualClock
+from gateway.models import Return, ReturnCreate, Shipment
+from gateway.ops.config import AlertsConfig, PickupWindow, Policy, RemediationConfig, Sink, Stuck
 from gateway.ops.health import CallStats
 from gateway.ops.npr import NprAttempt, NprCase, suspicious
 from gateway.ops.remediation import plan
-from gateway.ops.stuck import percentile
+from gateway.ops.stuck import StuckWatch, last_scan_s, percentile
 from gateway.ops.users import check_password, hash_password
 from gateway.ops_pages.charts import bar_chart
 from gateway.ops_pages.lists import _safe
 from gateway.pages.estimates import CUSTOMER_RESCHEDULE
+from gateway.store.keys import Keys
+from normalizers.machine import ShipmentState
 from normalizers.taxonomy import Reason, Status, TrackingEvent
 
 T0 = datetime(2026, 11, 3, 6, 0, tzinfo=UTC)  # 11:30 in India
@@ -107,3 +114,25 @@ def test_bar_chart_geometry() -> None:
 
 def test_csv_cells_never_become_formulas() -> None:
     assert _safe("=HYPERLINK(1)") == "'=HYPERLINK(1)" and _safe("Consignee Unavailable") == "Consignee Unavailable"
+
+
+
+def _booked(fulfilment: Literal["pickup", "drop_off"], at: datetime) -> Return:
+    address = Address(line1="1 Main St", city="Bengaluru", postcode="560001")
+    contact = Contact(name="Asha", phone="9800000000")
+    body = ReturnCreate(order_id="O-1", customer=contact, pickup_address=address, parcel=Parcel(weight_g=500),
+                        items=[Item(sku="S", name="Shoes", price=Decimal(1))], fulfilment=fulfilment)
+    return Return(id="ret_1", merchant_id="mer_1", order_id="O-1", created_at=at, updated_at=at, request=body,
+                  drop_address=address, drop_contact=contact, state=ShipmentState.initial(), tracking_token="t" * 32,
+                  shipment=Shipment(carrier="ups", awb="1Z1", booked_at=at + timedelta(hours=1)))
+
+
+async def test_a_drop_off_nobody_has_scanned_waits_a_week_not_the_pickup_sla() -> None:
+    at = datetime(2026, 11, 2, tzinfo=UTC)
+    watch = StuckWatch(redis=None, keys=Keys("t:"), clock=ManualClock(at),  # type: ignore[arg-type]
+                       config=Stuck(sla_h={Status.CREATED: 24}))
+    pickup, drop_off = _booked("pickup", at), _booked("drop_off", at)
+    assert await watch.sla_for(pickup) == 24 * 3600
+    assert await watch.sla_for(drop_off) == 168 * 3600
+    # Never scanned: watched from the booking, an hour after the return was made.
+    assert last_scan_s(drop_off) == (at + timedelta(hours=1)).timestamp()
