@@ -51,6 +51,7 @@ from gateway.store.returns import ReturnStore
 from gateway.store.server import check, client_for
 from gateway.webhooks_out import api as webhooks_out_api
 from gateway.workers.consumer import consumer_name
+from gateway.workers.gate import FeedFirst
 from gateway.workers.inbound import InboundDeps, InboundWorker
 from gateway.workers.observers import ObserverDeps, ObserverWorker
 from gateway.workers.poller import Poller, PollerDeps
@@ -60,6 +61,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 POLLER = web.AppKey("poller", Poller)
 INBOUND_WORKER = web.AppKey("inbound_worker", InboundWorker)
 OBSERVER_WORKER = web.AppKey("observer_worker", ObserverWorker)
+FEED_FIRST = web.AppKey("feed_first", FeedFirst)
 
 health_routes = web.RouteTableDef()
 
@@ -113,19 +115,29 @@ def poller_for(app: web.Application) -> Poller:
                              lease_s=s.poll_lease_s, tick_s=s.poll_tick_s))
 
 
+def _feed_first(app: web.Application) -> FeedFirst | None:
+    """One gate per process when it runs both the inbound and the observers role."""
+    if not {"inbound", "observers"} <= set(app[keys.SETTINGS].worker_roles):
+        return None
+    if FEED_FIRST not in app:
+        app[FEED_FIRST] = FeedFirst()
+    return app[FEED_FIRST]
+
+
 def inbound_worker_for(app: web.Application, name: str | None = None) -> InboundWorker:
     s, k = app[keys.SETTINGS], Keys(app[keys.SETTINGS].key_prefix)
     deps = InboundDeps(redis=app[keys.REDIS], stream=k.inbound(), dead_letters=k.inbound_dead(),
                        hub=app[keys.CARRIERS], ingestor=app[keys.INGESTOR], metrics=app[keys.METRICS],
                        reclaim_idle_ms=int(s.inbound_reclaim_idle_s * 1000), observe_stream=k.observe(),
-                       observe_maxlen=s.inbound_maxlen)
+                       observe_maxlen=s.inbound_maxlen, feed_first=_feed_first(app))
     return InboundWorker(deps, name)
 
 
 def observer_worker_for(app: web.Application, name: str | None = None) -> ObserverWorker:
     s, k = app[keys.SETTINGS], Keys(app[keys.SETTINGS].key_prefix)
     deps = ObserverDeps(redis=app[keys.REDIS], stream=k.observe(), store=app[keys.RETURNS],
-                        ingestor=app[keys.INGESTOR], reclaim_idle_ms=int(s.inbound_reclaim_idle_s * 1000))
+                        ingestor=app[keys.INGESTOR], reclaim_idle_ms=int(s.inbound_reclaim_idle_s * 1000),
+                        feed_first=_feed_first(app))
     return ObserverWorker(deps, name or consumer_name())
 
 

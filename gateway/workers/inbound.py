@@ -20,6 +20,7 @@ from gateway.ingest import Ingestor
 from gateway.metrics import Metrics
 from gateway.store.returns import ApplyResult
 from gateway.workers.consumer import StreamConsumer
+from gateway.workers.gate import FeedFirst
 from gateway.workers.observers import observe_entry
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,8 @@ class InboundDeps:
     block_ms: int = 1000
     batch: int = 100
     reclaim_idle_ms: int = 30_000
+    # Shared with an observer worker in the same process, which gives way to the batches.
+    feed_first: FeedFirst | None = None
 
 
 class InboundWorker(StreamConsumer):
@@ -63,6 +66,8 @@ class InboundWorker(StreamConsumer):
         if not entries:
             return
         await self._room.acquire()
+        if self.deps.feed_first is not None:
+            self.deps.feed_first.enter()
         task = asyncio.create_task(self.apply_batch(entries))
         self._in_flight.add(task)
         task.add_done_callback(self._batch_done)
@@ -70,6 +75,8 @@ class InboundWorker(StreamConsumer):
     def _batch_done(self, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)
         self._room.release()
+        if self.deps.feed_first is not None:
+            self.deps.feed_first.leave()
         if not task.cancelled() and task.exception() is not None:
             log.error("inbound batch failed; its entries stay pending", exc_info=task.exception())
 

@@ -17,9 +17,12 @@ import redis.asyncio as aioredis
 from gateway.ingest import Ingestor
 from gateway.store.returns import ApplyResult, ReturnStore
 from gateway.workers.consumer import StreamConsumer
+from gateway.workers.gate import FeedFirst
 
 log = logging.getLogger(__name__)
 GROUP = "observers"
+# Returns observed between two chances for the feed to go first (see gateway/workers/gate.py).
+_STEP = 16
 
 
 def observe_entry(result: ApplyResult, source: str) -> dict[str, str]:
@@ -46,6 +49,10 @@ class ObserverDeps:
     batch: int = 200
     block_ms: int = 1000
     reclaim_idle_ms: int = 30_000
+    # Set when an inbound worker runs in the same process: observe in small steps, each after
+    # giving way to the inbound batch in progress (for at most `give_way_s`).
+    feed_first: FeedFirst | None = None
+    give_way_s: float = 0.05
 
 
 class ObserverWorker(StreamConsumer):
@@ -73,5 +80,9 @@ class ObserverWorker(StreamConsumer):
             events = [store.parsed_event(t) for t in _event_texts(fields)]
             by_source.setdefault(fields["source"], []).append(ApplyResult(ret, events))
         for source, applied in by_source.items():
-            await self.deps.ingestor.observe(applied, source)
+            step = _STEP if self.deps.feed_first is not None else len(applied)
+            for start in range(0, len(applied), step):
+                if self.deps.feed_first is not None:
+                    await self.deps.feed_first.give_way(self.deps.give_way_s)
+                await self.deps.ingestor.observe(applied[start:start + step], source)
         await self.deps.redis.xack(self.deps.stream, GROUP, *(entry_id for entry_id, _ in entries))
