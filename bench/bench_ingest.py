@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import shutil
 import statistics
 import subprocess
 import tempfile
@@ -70,6 +71,8 @@ def wrk(url: str, script: Path) -> tuple[float, float]:
 
 
 def run() -> dict[str, float]:
+    if shutil.which("wrk") is None:
+        raise RuntimeError("bench_ingest needs the `wrk` load generator: apt-get install wrk")
     rates: dict[str, list[float]] = {"bare": [], "gateway": []}
     p99: dict[str, list[float]] = {"bare": [], "gateway": []}
     with redis_server() as url, tempfile.TemporaryDirectory() as tmp:

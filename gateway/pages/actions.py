@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, timedelta
+from datetime import UTC, date
 
 from aiohttp import web
 from pydantic import ValidationError
@@ -20,11 +20,10 @@ from gateway import keys
 from gateway.models import Merchant, Return, ReturnCreate
 from gateway.pages import estimates, forms, guard
 from gateway.pages.tracking import load
-from gateway.pages.view import Visit, visit_for
+from gateway.pages.view import Visit, reschedule_days, visit_for
 from normalizers.taxonomy import Reason, Status, TrackingEvent
 
 routes = web.RouteTableDef()
-_LATEST_DAY = timedelta(days=14)
 
 
 class BadInput(Exception):
@@ -55,8 +54,7 @@ async def _reschedule(request: web.Request, ret: Return, form: dict[str, str], v
         day = date.fromisoformat(form.get("date", ""))
     except ValueError as exc:
         raise BadInput from exc
-    today = visit.fmt.local_date(request.app[keys.CLOCK].now())
-    if not today < day <= today + _LATEST_DAY or day.weekday() == 6:
+    if day not in reschedule_days(request, ret, visit.fmt):
         raise BadInput
     assert ret.shipment is not None
     adapter, awb = request.app[keys.CARRIERS].get(ret.shipment.carrier), ret.shipment.awb
@@ -110,7 +108,9 @@ async def _contact(request: web.Request, ret: Return, form: dict[str, str], visi
     assert ret.shipment is not None
     adapter, awb = request.app[keys.CARRIERS].get(ret.shipment.carrier), ret.shipment.awb
     ref = ret.shipment.carrier_reference
-    day = estimates.working_days_after(visit.fmt.local_date(request.app[keys.CLOCK].now()), 1)[0]
+    # The next day the carrier picks up (its calendar), else the next working day.
+    day = (reschedule_days(request, ret, visit.fmt)
+           or estimates.working_days_after(visit.fmt.local_date(request.app[keys.CLOCK].now()), 1))[0]
     fixed: dict[str, Contact | Address] = {"customer": contact} if contact else {}
     if address:
         fixed["pickup_address"] = address

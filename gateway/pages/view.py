@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -85,14 +86,26 @@ def _recommendations(merchant: Merchant, visit: Visit) -> list[dict[str, str]]:
             for n, r in enumerate(merchant.recommendations)]
 
 
+def reschedule_days(request: web.Request, ret: Return, fmt: Formatter) -> list[date]:
+    """The new pickup dates the customer may choose: the carrier's own pickup days from tomorrow.
+
+    The same calendar as the portal's (config/pickup_calendar.yaml), so a carrier that does not
+    pick up on Saturdays is never asked to; the form's answer is checked against this list.
+    """
+    assert ret.shipment is not None
+    now_local = request.app[keys.CLOCK].now().astimezone(fmt.tz)
+    country = ret.request.pickup_address.country if ret.request else ""
+    days = request.app[keys.RULES].calendar.days(ret.shipment.carrier, now_local, country)
+    return [d for d in days if d > now_local.date()][:estimates.RESCHEDULE_CHOICES]
+
+
 def _actions(request: web.Request, ret: Return, visit: Visit) -> dict[str, Any] | None:
     if ret.status is not Status.PICKUP_FAILED or ret.shipment is None or ret.request is None:
         return None
     capabilities = request.app[keys.CARRIERS].get(ret.shipment.carrier).capabilities
     secret = request.app[keys.SETTINGS].page_secret.get_secret_value()
     now = request.app[keys.CLOCK].now()
-    today = visit.fmt.local_date(now)
-    days = estimates.working_days_after(today, estimates.RESCHEDULE_CHOICES)
+    days = reschedule_days(request, ret, visit.fmt)
     return {
         # Without a reschedule API the pickup is cancelled and booked again for the new date.
         "can_reschedule": True,

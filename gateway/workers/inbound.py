@@ -19,6 +19,7 @@ from gateway.carrier_hub import CarrierHub
 from gateway.ingest import Ingestor
 from gateway.metrics import Metrics
 from gateway.store.returns import ApplyResult
+from gateway.store.streams import StreamAppender
 from gateway.workers.consumer import StreamConsumer
 from gateway.workers.gate import FeedFirst
 from gateway.workers.observers import observe_entry
@@ -58,6 +59,7 @@ class InboundWorker(StreamConsumer):
         self._limit = asyncio.Semaphore(_CONCURRENCY)
         self._room = asyncio.Semaphore(_BATCHES_IN_FLIGHT)
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._appender = StreamAppender(deps.redis)
 
     async def handle_all(self, entries: list[tuple[str, dict[str, str]]]) -> None:
         """Start applying a batch and return, so the next read overlaps it; waits while
@@ -99,9 +101,9 @@ class InboundWorker(StreamConsumer):
         applied = [result for batch in batches for result in batch]
         async with self.deps.redis.pipeline(transaction=False) as pipe:
             # The observers' work goes on their own stream before this batch is acknowledged.
-            for result in applied:
-                pipe.xadd(self.deps.observe_stream, observe_entry(result, "webhook"),  # type: ignore[arg-type]
-                          maxlen=self.deps.observe_maxlen, approximate=True)
+            if applied:
+                await self._appender.append(self.deps.observe_stream, self.deps.observe_maxlen,
+                                            [observe_entry(result, "webhook") for result in applied], pipe)
             pipe.xack(self.deps.stream, GROUP, *(entry_id for entry_id, _ in entries))
             await pipe.execute()
 

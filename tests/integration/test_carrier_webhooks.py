@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import redis.asyncio as aioredis
 
 from carriers.delhivery import sandbox as delhivery_sandbox
 from gateway.app import INBOUND_WORKER
@@ -129,3 +130,18 @@ async def test_well_formed_but_unparseable_body_is_dead_lettered(system: System)
     await _drain(system)
     dead = await system.redis.lrange(f"{system.prefix}inbound:dead", 0, -1)
     assert len(dead) == 1 and "hello" in dead[0]
+
+
+async def test_group_commit_keeps_every_body_byte_for_byte_and_in_order(redis: aioredis.Redis,
+                                                                        key_prefix: str) -> None:
+    from gateway.inbound_log import GroupCommit, entry_fields
+
+    log = GroupCommit(redis, f"{key_prefix}inbound-test", 1000)
+    bodies = ['{"Remarks": "ग्राहक उपलब्ध नहीं"}', '{"note": "客户不在家 🚚"}', '<a b="&quot;"/>', "",
+              '"\\u0000 \\" \\\\"']
+    ids = await asyncio.gather(*(log.append(entry_fields("delhivery", {"Content-Type": "x"}, b, n))
+                                 for n, b in enumerate(bodies)))
+    stored = await redis.xrange(f"{key_prefix}inbound-test")
+    assert [entry_id for entry_id, _ in stored] == ids  # one batch, appended in the callers' order
+    assert [fields["body"] for _, fields in stored] == bodies
+    assert [fields["received_ms"] for _, fields in stored] == [str(n) for n in range(len(bodies))]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import redis.asyncio as aioredis
@@ -101,6 +103,20 @@ async def test_forms_refuse_forgery(site: Site) -> None:
     assert "error=invalid" in await post(site, url, fields | {"form_token": cancel_fields["form_token"]})
     site.clock.advance(timedelta(hours=1))
     assert "error=expired" in await post(site, url, fields)
+    assert site.calls_to(wire.NDR_PATH) == []
+
+
+async def test_new_dates_come_from_the_carriers_pickup_calendar(site: Site) -> None:
+    ret = await failed(site)
+    async with site.http.get(ret["tracking_url"]) as resp:
+        page = await resp.text()
+    offered = [date.fromisoformat(d) for d in re.findall(r'name="date" value="(\d{4}-\d{2}-\d{2})"', page)]
+    today = site.clock.now().astimezone(ZoneInfo("Asia/Kolkata")).date()
+    # Delhivery uses the shipped default calendar: Monday to Saturday, from tomorrow.
+    assert len(offered) == 5 and all(d > today and d.weekday() != 6 for d in offered)
+    url, fields = await form_of(site, ret, "reschedule")
+    sunday = next(today + timedelta(days=n) for n in range(1, 8) if (today + timedelta(days=n)).weekday() == 6)
+    assert "error=invalid" in await post(site, url, fields | {"date": sunday.isoformat()})
     assert site.calls_to(wire.NDR_PATH) == []
 
 
