@@ -8,7 +8,6 @@ from datetime import date, timedelta
 from typing import Any, ClassVar
 
 import aiohttp
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
 from carriers.base import (
     Address,
@@ -25,10 +24,9 @@ from carriers.bluedart import wire
 from carriers.bluedart.settings import BlueDartSettings
 from carriers.clock import Clock
 from carriers.errors import CarrierUnavailable, NotServiceable
+from carriers.http import send, with_retries
 from carriers.oauth import TokenCache
-from carriers.retry import wait_s as _wait_s
 
-# In-request retries stay short; a longer Retry-After is the caller's queue's business.
 # The header our Push API endpoint expects the shared secret in (Blue Dart lets the client choose).
 WEBHOOK_TOKEN_HEADER = "token"
 
@@ -153,12 +151,8 @@ class BlueDartAdapter:
     async def _call(self, method: str, path: str, *, params: Mapping[str, str] | None = None,
                     json_body: Any = None) -> bytes:
         """Send with retries on CarrierUnavailable only; every other error is final."""
-        retrying = AsyncRetrying(retry=retry_if_exception_type(CarrierUnavailable), wait=_wait_s,
-                                 stop=stop_after_attempt(self._settings.retries + 1), reraise=True)
-        async for attempt in retrying:
-            with attempt:
-                return await self._send(method, path, params=params, json_body=json_body)
-        raise AssertionError("tenacity ends with a result or the last error")
+        return await with_retries(lambda: self._send(method, path, params=params, json_body=json_body),
+                                  self._settings.retries)
 
     async def _send(self, method: str, path: str, *, params: Mapping[str, str] | None, json_body: Any) -> bytes:
         """One request with the cached JWT; a 401 means it expired early, so fetch a new one once."""
@@ -175,12 +169,7 @@ class BlueDartAdapter:
 
     async def _http(self, method: str, path: str, *, headers: Mapping[str, str],
                     params: Mapping[str, str] | None = None, json_body: Any = None) -> tuple[int, bytes, str | None]:
-        try:
-            async with self._session.request(method, self._base_url + path, params=params, json=json_body,
-                                             headers=headers, timeout=self._timeout) as resp:
-                return resp.status, await resp.read(), resp.headers.get("Retry-After")
-        except TimeoutError as exc:
-            message = f"{method} {path} timed out after {self._settings.timeout_s}s"
-            raise CarrierUnavailable(self.code, message) from exc
-        except aiohttp.ClientError as exc:
-            raise CarrierUnavailable(self.code, f"{method} {path} failed: {exc!r}") from exc
+        status, raw, reply_headers = await send(self._session, self.code, method, self._base_url + path,
+                                                timeout=self._timeout, log_path=path, params=params,
+                                                json=json_body, headers=headers)
+        return status, raw, reply_headers.get("Retry-After")

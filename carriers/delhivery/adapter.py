@@ -8,7 +8,6 @@ from datetime import date
 from typing import Any, ClassVar
 
 import aiohttp
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
 from carriers.base import (
     Address,
@@ -25,9 +24,8 @@ from carriers.clock import Clock
 from carriers.delhivery import wire
 from carriers.delhivery.settings import DelhiverySettings
 from carriers.errors import CarrierUnavailable
-from carriers.retry import wait_s as _wait_s
+from carriers.http import send, with_retries
 
-# In-request retries stay short; a longer Retry-After is the caller's queue's business.
 _FORM = "application/x-www-form-urlencoded"
 
 
@@ -137,13 +135,8 @@ class DelhiveryAdapter:
                     data: bytes | None = None, json_body: Any = None,
                     content_type: str | None = None) -> bytes:
         """Send with retries on CarrierUnavailable only; every other error is final."""
-        retrying = AsyncRetrying(retry=retry_if_exception_type(CarrierUnavailable), wait=_wait_s,
-                                 stop=stop_after_attempt(self._settings.retries + 1), reraise=True)
-        async for attempt in retrying:
-            with attempt:
-                return await self._send(method, path, params=params, data=data, json_body=json_body,
-                                        content_type=content_type)
-        raise AssertionError("tenacity ends with a result or the last error")
+        return await with_retries(lambda: self._send(method, path, params=params, data=data, json_body=json_body,
+                                                     content_type=content_type), self._settings.retries)
 
     async def _send(self, method: str, path: str, *, params: Mapping[str, str] | None, data: bytes | None,
                     json_body: Any, content_type: str | None) -> bytes:
@@ -151,15 +144,8 @@ class DelhiveryAdapter:
                    "Accept": "application/json"}
         if content_type:
             headers["Content-Type"] = content_type
-        try:
-            async with self._session.request(method, self._base_url + path, params=params, data=data,
-                                             json=json_body, headers=headers, timeout=self._timeout) as resp:
-                raw = await resp.read()
-                status, retry_after = resp.status, resp.headers.get("Retry-After")
-        except TimeoutError as exc:
-            message = f"{method} {path} timed out after {self._settings.timeout_s}s"
-            raise CarrierUnavailable(self.code, message) from exc
-        except aiohttp.ClientError as exc:
-            raise CarrierUnavailable(self.code, f"{method} {path} failed: {exc!r}") from exc
-        wire.check_http(status, raw, retry_after)
+        status, raw, reply_headers = await send(self._session, self.code, method, self._base_url + path,
+                                                timeout=self._timeout, log_path=path, params=params, data=data,
+                                                json=json_body, headers=headers)
+        wire.check_http(status, raw, reply_headers.get("Retry-After"))
         return raw

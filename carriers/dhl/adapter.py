@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, ClassVar
 
 import aiohttp
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
 from carriers.base import (
     Address,
@@ -26,10 +25,9 @@ from carriers.base import (
 from carriers.clock import Clock
 from carriers.dhl import wire, wire_tracking
 from carriers.dhl.settings import DhlSettings
-from carriers.errors import CarrierRejected, CarrierUnavailable
-from carriers.retry import wait_s as _wait_s
+from carriers.errors import CarrierRejected
+from carriers.http import send, with_retries
 
-# In-request retries stay short; a longer Retry-After is the caller's queue's business.
 # DHL wants a planned pickup no more than 10 days ahead; the courier comes in the afternoon window.
 _PICKUP_AT = time(10, 0)
 
@@ -84,11 +82,7 @@ class DhlAdapter:
         """Book once: look the reference up first, so a retry after a lost answer finds the first AWB."""
         lock = self._booking_locks.setdefault(request.reference, asyncio.Lock())
         async with lock:
-            retrying = self._retrying()
-            async for attempt in retrying:
-                with attempt:
-                    return await self._book_once(request)
-        raise AssertionError("tenacity ends with a result or the last error")
+            return await with_retries(lambda: self._book_once(request), self._settings.retries)
 
     async def _book_once(self, request: PickupRequest) -> Booking:
         query = wire.build_reference_lookup(request.reference, account=self._settings.account_number,
@@ -186,33 +180,21 @@ class DhlAdapter:
     def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:
         return wire_tracking.is_signed_push(headers, body, self._settings.webhook_secret)
 
-    def _retrying(self) -> AsyncRetrying:
-        return AsyncRetrying(retry=retry_if_exception_type(CarrierUnavailable), wait=_wait_s,
-                             stop=stop_after_attempt(self._settings.retries + 1), reraise=True)
-
     async def _call(self, method: str, path: str, *, params: list[tuple[str, str]] | None = None,
                     json_body: Any = None, tolerate: tuple[int, ...] = ()) -> _Reply:
         """Send with retries on CarrierUnavailable only; every other error is final."""
-        async for attempt in self._retrying():
-            with attempt:
-                return await self._send(method, path, params=params, json_body=json_body, tolerate=tolerate)
-        raise AssertionError("tenacity ends with a result or the last error")
+        return await with_retries(lambda: self._send(method, path, params=params, json_body=json_body,
+                                                     tolerate=tolerate), self._settings.retries)
 
     async def _send(self, method: str, path: str, *, params: list[tuple[str, str]] | None = None,
                     json_body: Any = None, tolerate: tuple[int, ...] = ()) -> _Reply:
         headers = {"Authorization": self._authorization, "Accept": "application/json",
                    "x-version": self._settings.api_version}
-        try:
-            async with self._session.request(method, self._base_url + path, params=params, json=json_body,
-                                             headers=headers, timeout=self._timeout) as resp:
-                raw = await resp.read()
-                status, retry_after = resp.status, resp.headers.get("Retry-After")
-        except TimeoutError as exc:
-            raise CarrierUnavailable(self.code, f"{method} {path} timed out after {self._settings.timeout_s}s") from exc
-        except aiohttp.ClientError as exc:
-            raise CarrierUnavailable(self.code, f"{method} {path} failed: {exc!r}") from exc
+        status, raw, reply_headers = await send(self._session, self.code, method, self._base_url + path,
+                                                timeout=self._timeout, log_path=path, params=params,
+                                                json=json_body, headers=headers)
         if status not in tolerate:
-            wire.check_http(status, raw, retry_after)
+            wire.check_http(status, raw, reply_headers.get("Retry-After"))
         return _Reply(status, raw)
 
 

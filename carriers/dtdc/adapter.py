@@ -7,7 +7,6 @@ from datetime import date
 from typing import Any, ClassVar
 
 import aiohttp
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
 from carriers.base import (
     Address,
@@ -24,10 +23,9 @@ from carriers.clock import Clock
 from carriers.dtdc import wire
 from carriers.dtdc.settings import DtdcSettings
 from carriers.errors import CarrierAuthError, CarrierRejected, CarrierUnavailable
+from carriers.http import send, with_retries
 from carriers.oauth import TokenCache
-from carriers.retry import wait_s as _wait_s
 
-# In-request retries stay short; a longer Retry-After is the caller's queue's business.
 # DTDC's tracking token lives about 24 h and the answer carries no expiry; renew well before.
 _TRACKING_TOKEN_LIFETIME_S = 20 * 3600.0
 
@@ -132,25 +130,14 @@ class DtdcAdapter:
     async def _call(self, method: str, url: str, *, headers: dict[str, str],
                     params: Mapping[str, str] | None = None, json_body: Any = None) -> bytes:
         """Send with retries on CarrierUnavailable only; every other error is final."""
-        retrying = AsyncRetrying(retry=retry_if_exception_type(CarrierUnavailable), wait=_wait_s,
-                                 stop=stop_after_attempt(self._settings.retries + 1), reraise=True)
-        async for attempt in retrying:
-            with attempt:
-                return await self._send(method, url, headers=headers, params=params, json_body=json_body)
-        raise AssertionError("tenacity ends with a result or the last error")
+        return await with_retries(lambda: self._send(method, url, headers=headers, params=params,
+                                                     json_body=json_body), self._settings.retries)
 
     async def _send(self, method: str, url: str, *, headers: dict[str, str], params: Mapping[str, str] | None,
                     json_body: Any) -> bytes:
-        try:
-            async with self._session.request(method, url, params=params, json=json_body,
-                                             headers=headers | {"Accept": "application/json"},
-                                             timeout=self._timeout) as resp:
-                raw = await resp.read()
-                status, retry_after = resp.status, resp.headers.get("Retry-After")
-        except TimeoutError as exc:
-            path = url.removeprefix(self._orders_url)
-            raise CarrierUnavailable(self.code, f"{method} {path} timed out after {self._settings.timeout_s}s") from exc
-        except aiohttp.ClientError as exc:
-            raise CarrierUnavailable(self.code, f"{method} {url} failed: {exc!r}") from exc
-        wire.check_http(status, raw, retry_after)
+        status, raw, reply_headers = await send(self._session, self.code, method, url, timeout=self._timeout,
+                                                log_path=url.removeprefix(self._orders_url), failure_path=url,
+                                                params=params, json=json_body,
+                                                headers=headers | {"Accept": "application/json"})
+        wire.check_http(status, raw, reply_headers.get("Retry-After"))
         return raw

@@ -10,7 +10,6 @@ from datetime import date
 from typing import ClassVar
 
 import aiohttp
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
 from carriers.base import (
     Address,
@@ -27,10 +26,7 @@ from carriers.clock import Clock
 from carriers.ecom_express import wire
 from carriers.ecom_express.settings import EcomExpressSettings
 from carriers.errors import CarrierRejected, CarrierUnavailable
-from carriers.retry import wait_s as _wait_s
-
-# In-request retries stay short; a longer Retry-After is the caller's queue's business.
-
+from carriers.http import send, with_retries
 
 
 class EcomExpressAdapter:
@@ -138,25 +134,12 @@ class EcomExpressAdapter:
                     params: Mapping[str, str] | None = None) -> bytes:
         """Send with retries on CarrierUnavailable only; every other error is final."""
         data = {**self._credentials, **form} if form is not None else None
-        retrying = AsyncRetrying(retry=retry_if_exception_type(CarrierUnavailable), wait=_wait_s,
-                                 stop=stop_after_attempt(self._settings.retries + 1), reraise=True)
-        async for attempt in retrying:
-            with attempt:
-                return await self._send(method, url, data=data, params=params)
-        raise AssertionError("tenacity ends with a result or the last error")
+        return await with_retries(lambda: self._send(method, url, data=data, params=params), self._settings.retries)
 
     async def _send(self, method: str, url: str, *, data: Mapping[str, str] | None,
                     params: Mapping[str, str] | None) -> bytes:
-        try:
-            async with self._session.request(method, url, data=data, params=params,
-                                             timeout=self._timeout) as resp:
-                raw = await resp.read()
-                status, retry_after = resp.status, resp.headers.get("Retry-After")
-        except TimeoutError as exc:
-            message = f"{method} {url} timed out after {self._settings.timeout_s}s"
-            raise CarrierUnavailable(self.code, message) from exc
-        except aiohttp.ClientError as exc:
-            # Only the class: an aiohttp error may quote the URL, and mawbd's query holds the password.
-            raise CarrierUnavailable(self.code, f"{method} {url} failed: {type(exc).__name__}") from exc
-        wire.check_http(status, raw, retry_after)
+        # quote_error=False: an aiohttp error may quote the URL, and mawbd's query holds the password.
+        status, raw, reply_headers = await send(self._session, self.code, method, url, timeout=self._timeout,
+                                                log_path=url, quote_error=False, data=data, params=params)
+        wire.check_http(status, raw, reply_headers.get("Retry-After"))
         return raw

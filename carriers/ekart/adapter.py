@@ -8,7 +8,6 @@ from datetime import date
 from typing import Any, ClassVar
 
 import aiohttp
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
 from carriers.base import (
     Address,
@@ -24,11 +23,10 @@ from carriers.base import (
 from carriers.clock import Clock
 from carriers.ekart import wire
 from carriers.ekart.settings import EkartSettings
-from carriers.errors import CarrierAuthError, CarrierUnavailable
+from carriers.errors import CarrierAuthError
+from carriers.http import send, with_retries
 from carriers.oauth import TokenCache
-from carriers.retry import wait_s as _wait_s
 
-# In-request retries stay short; a longer Retry-After is the caller's queue's business.
 _NOT_FOUND = frozenset({404})
 
 
@@ -138,26 +136,14 @@ class EkartAdapter:
                     params: Mapping[str, str] | None = None, json_body: Any = None,
                     accept: frozenset[int] = frozenset()) -> bytes:
         """Send with retries on CarrierUnavailable only; every other error is final."""
-        retrying = AsyncRetrying(retry=retry_if_exception_type(CarrierUnavailable), wait=_wait_s,
-                                 stop=stop_after_attempt(self._settings.retries + 1), reraise=True)
-        async for attempt in retrying:
-            with attempt:
-                return await self._send(method, path, headers=headers, params=params, json_body=json_body,
-                                        accept=accept)
-        raise AssertionError("tenacity ends with a result or the last error")
+        return await with_retries(lambda: self._send(method, path, headers=headers, params=params,
+                                                     json_body=json_body, accept=accept), self._settings.retries)
 
     async def _send(self, method: str, path: str, *, headers: dict[str, str], params: Mapping[str, str] | None,
                     json_body: Any, accept: frozenset[int]) -> bytes:
-        try:
-            async with self._session.request(method, self._base_url + path, params=params, json=json_body,
-                                             headers=headers | {"Accept": "application/json"},
-                                             timeout=self._timeout) as resp:
-                raw = await resp.read()
-                status, retry_after = resp.status, resp.headers.get("Retry-After")
-        except TimeoutError as exc:
-            raise CarrierUnavailable(self.code, f"{method} {path} timed out after {self._settings.timeout_s}s") from exc
-        except aiohttp.ClientError as exc:
-            raise CarrierUnavailable(self.code, f"{method} {path} failed: {exc!r}") from exc
+        status, raw, reply_headers = await send(self._session, self.code, method, self._base_url + path,
+                                                timeout=self._timeout, log_path=path, params=params,
+                                                json=json_body, headers=headers | {"Accept": "application/json"})
         if status not in accept:
-            wire.check_http(status, raw, retry_after)
+            wire.check_http(status, raw, reply_headers.get("Retry-After"))
         return raw

@@ -8,7 +8,6 @@ from datetime import date
 from typing import Any, ClassVar
 
 import aiohttp
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
 from carriers.base import (
     Address,
@@ -22,13 +21,10 @@ from carriers.base import (
     Serviceability,
 )
 from carriers.clock import Clock
-from carriers.errors import CarrierRejected, CarrierUnavailable
-from carriers.retry import wait_s as _wait_s
+from carriers.errors import CarrierRejected
+from carriers.http import send, with_retries
 from carriers.shadowfax import wire
 from carriers.shadowfax.settings import ShadowfaxSettings
-
-# In-request retries stay short; a longer Retry-After is the caller's queue's business.
-
 
 
 class ShadowfaxAdapter:
@@ -107,25 +103,14 @@ class ShadowfaxAdapter:
     async def _call(self, method: str, path: str, *, params: Mapping[str, str] | None = None,
                     json_body: Any = None) -> bytes:
         """Send with retries on CarrierUnavailable only; every other error is final."""
-        retrying = AsyncRetrying(retry=retry_if_exception_type(CarrierUnavailable), wait=_wait_s,
-                                 stop=stop_after_attempt(self._settings.retries + 1), reraise=True)
-        async for attempt in retrying:
-            with attempt:
-                return await self._send(method, path, params=params, json_body=json_body)
-        raise AssertionError("tenacity ends with a result or the last error")
+        return await with_retries(lambda: self._send(method, path, params=params, json_body=json_body),
+                                  self._settings.retries)
 
     async def _send(self, method: str, path: str, *, params: Mapping[str, str] | None, json_body: Any) -> bytes:
         headers = {"Authorization": f"Token {self._settings.token.get_secret_value()}",
                    "Accept": "application/json"}
-        try:
-            async with self._session.request(method, self._base_url + path, params=params, json=json_body,
-                                             headers=headers, timeout=self._timeout) as resp:
-                raw = await resp.read()
-                status, retry_after = resp.status, resp.headers.get("Retry-After")
-        except TimeoutError as exc:
-            message = f"{method} {path} timed out after {self._settings.timeout_s}s"
-            raise CarrierUnavailable(self.code, message) from exc
-        except aiohttp.ClientError as exc:
-            raise CarrierUnavailable(self.code, f"{method} {path} failed: {exc!r}") from exc
-        wire.check_http(status, raw, retry_after)
+        status, raw, reply_headers = await send(self._session, self.code, method, self._base_url + path,
+                                                timeout=self._timeout, log_path=path, params=params,
+                                                json=json_body, headers=headers)
+        wire.check_http(status, raw, reply_headers.get("Retry-After"))
         return raw

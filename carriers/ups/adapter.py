@@ -13,7 +13,6 @@ from datetime import date, timedelta
 from typing import Any, ClassVar, TypeVar
 
 import aiohttp
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
 from carriers.base import (
     Address,
@@ -27,13 +26,12 @@ from carriers.base import (
     Serviceability,
 )
 from carriers.clock import Clock
-from carriers.errors import CarrierAuthError, CarrierRejected, CarrierUnavailable
+from carriers.errors import CarrierAuthError, CarrierRejected
+from carriers.http import send, with_retries
 from carriers.oauth import TokenCache
-from carriers.retry import wait_s as _wait_s
 from carriers.ups import wire, wire_track
 from carriers.ups.settings import UpsSettings
 
-# In-request retries stay short; a longer Retry-After is the caller's queue's business.
 # Labels and pickup handles of recent bookings, kept for label() and cancel() (see README.md).
 _KEEP_BOOKINGS = 2000
 _T = TypeVar("_T")
@@ -173,12 +171,7 @@ class UpsAdapter:
 
     async def _retrying(self, work: Callable[[], Awaitable[_T]]) -> _T:
         """Run `work` again on CarrierUnavailable only; every other error is final."""
-        retrying = AsyncRetrying(retry=retry_if_exception_type(CarrierUnavailable), wait=_wait_s,
-                                 stop=stop_after_attempt(self._settings.retries + 1), reraise=True)
-        async for attempt in retrying:
-            with attempt:
-                return await work()
-        raise AssertionError("tenacity ends with a result or the last error")
+        return await with_retries(work, self._settings.retries)
 
     async def _call(self, method: str, path: str, *, params: Mapping[str, str] | None = None,
                     json_body: Any = None, headers: Mapping[str, str] | None = None) -> bytes:
@@ -214,15 +207,8 @@ class UpsAdapter:
 
     async def _http(self, method: str, path: str, *, headers: dict[str, str], params: Mapping[str, str] | None = None,
                     json_body: Any = None, data: bytes | None = None) -> bytes:
-        try:
-            async with self._session.request(method, self._base_url + path, params=params, json=json_body, data=data,
-                                             headers=headers, timeout=self._timeout) as resp:
-                raw = await resp.read()
-                status, retry_after = resp.status, resp.headers.get("Retry-After")
-        except TimeoutError as exc:
-            raise CarrierUnavailable(self.code, f"{method} {path} timed out after {self._settings.timeout_s}s") \
-                from exc
-        except aiohttp.ClientError as exc:
-            raise CarrierUnavailable(self.code, f"{method} {path} failed: {exc!r}") from exc
-        wire.check_http(status, raw, retry_after)
+        status, raw, reply_headers = await send(self._session, self.code, method, self._base_url + path,
+                                                timeout=self._timeout, log_path=path, params=params,
+                                                json=json_body, data=data, headers=headers)
+        wire.check_http(status, raw, reply_headers.get("Retry-After"))
         return raw

@@ -9,7 +9,6 @@ from datetime import date, timedelta
 from typing import Any, ClassVar
 
 import aiohttp
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
 from carriers.base import (
     Address,
@@ -23,13 +22,12 @@ from carriers.base import (
     Serviceability,
 )
 from carriers.clock import Clock
-from carriers.errors import CarrierRejected, CarrierUnavailable, NotServiceable
+from carriers.errors import CarrierRejected, NotServiceable
+from carriers.http import send, with_retries
 from carriers.oauth import TokenCache
-from carriers.retry import wait_s as _wait_s
 from carriers.usps import wire, wire_tracking
 from carriers.usps.settings import UspsSettings
 
-# In-request retries stay short; a longer Retry-After is the caller's queue's business.
 _FORM = "application/x-www-form-urlencoded"
 
 
@@ -223,26 +221,16 @@ class UspsAdapter:
                     params: Mapping[str, str] | None = None, headers: Mapping[str, str] | None = None,
                     tolerate: tuple[int, ...] = ()) -> _Reply:
         """Send with retries on CarrierUnavailable only; every other error is final."""
-        retrying = AsyncRetrying(retry=retry_if_exception_type(CarrierUnavailable), wait=_wait_s,
-                                 stop=stop_after_attempt(self._settings.retries + 1), reraise=True)
-        async for attempt in retrying:
-            with attempt:
-                return await self._send(method, path, json_body=json_body, data=data, params=params,
-                                        headers=headers or {}, tolerate=tolerate)
-        raise AssertionError("tenacity ends with a result or the last error")
+        return await with_retries(lambda: self._send(method, path, json_body=json_body, data=data, params=params,
+                                                     headers=headers or {}, tolerate=tolerate),
+                                  self._settings.retries)
 
     async def _send(self, method: str, path: str, *, json_body: Any, data: bytes | None,
                     params: Mapping[str, str] | None, headers: Mapping[str, str], tolerate: tuple[int, ...]) -> _Reply:
-        try:
-            async with self._session.request(method, self._base_url + path, params=params, json=json_body, data=data,
-                                             headers={"Accept": "application/json", **headers},
-                                             timeout=self._timeout) as resp:
-                raw = await resp.read()
-                status, reply_headers = resp.status, resp.headers.copy()
-        except TimeoutError as exc:
-            raise CarrierUnavailable(self.code, f"{method} {path} timed out after {self._settings.timeout_s}s") from exc
-        except aiohttp.ClientError as exc:
-            raise CarrierUnavailable(self.code, f"{method} {path} failed: {exc!r}") from exc
+        status, raw, reply_headers = await send(self._session, self.code, method, self._base_url + path,
+                                                timeout=self._timeout, log_path=path, params=params,
+                                                json=json_body, data=data,
+                                                headers={"Accept": "application/json", **headers})
         if status not in tolerate:
             wire.check_http(status, raw, reply_headers.get("Retry-After"))
         return _Reply(status, raw, reply_headers)

@@ -7,7 +7,6 @@ from datetime import date
 from typing import Any, ClassVar
 
 import aiohttp
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
 from carriers.base import (
     Address,
@@ -21,14 +20,11 @@ from carriers.base import (
     Serviceability,
 )
 from carriers.clock import Clock
-from carriers.errors import CarrierAuthError, CarrierRejected, CarrierUnavailable
+from carriers.errors import CarrierAuthError, CarrierRejected
+from carriers.http import send, with_retries
 from carriers.oauth import TokenCache
-from carriers.retry import wait_s as _wait_s
 from carriers.xpressbees import wire
 from carriers.xpressbees.settings import XpressbeesSettings
-
-# In-request retries stay short; a longer Retry-After is the caller's queue's business.
-
 
 
 class XpressbeesAdapter:
@@ -125,22 +121,11 @@ class XpressbeesAdapter:
 
     async def _call(self, url: str, body: Any, *, headers: Mapping[str, str] | None = None) -> bytes:
         """POST with retries on CarrierUnavailable only; every other error is final."""
-        retrying = AsyncRetrying(retry=retry_if_exception_type(CarrierUnavailable), wait=_wait_s,
-                                 stop=stop_after_attempt(self._settings.retries + 1), reraise=True)
-        async for attempt in retrying:
-            with attempt:
-                return await self._send(url, body, headers or {})
-        raise AssertionError("tenacity ends with a result or the last error")
+        return await with_retries(lambda: self._send(url, body, headers or {}), self._settings.retries)
 
     async def _send(self, url: str, body: Any, headers: Mapping[str, str]) -> bytes:
-        try:
-            async with self._session.post(url, json=body, headers={"Accept": "application/json", **headers},
-                                          timeout=self._timeout) as resp:
-                raw = await resp.read()
-                status, retry_after = resp.status, resp.headers.get("Retry-After")
-        except TimeoutError as exc:
-            raise CarrierUnavailable(self.code, f"POST {url} timed out after {self._settings.timeout_s}s") from exc
-        except aiohttp.ClientError as exc:
-            raise CarrierUnavailable(self.code, f"POST {url} failed: {exc!r}") from exc
-        wire.check_http(status, raw, retry_after)
+        status, raw, reply_headers = await send(self._session, self.code, "POST", url, timeout=self._timeout,
+                                                log_path=url, json=body,
+                                                headers={"Accept": "application/json", **headers})
+        wire.check_http(status, raw, reply_headers.get("Retry-After"))
         return raw

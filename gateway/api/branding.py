@@ -10,7 +10,6 @@ from gateway import keys
 from gateway.api.common import json_response, merchant_of, parse_json, public_base, validate
 from gateway.models import Return, new_token
 from gateway.pages.branding import Branding
-from gateway.pages.guard import clicks_key
 from gateway.problems import Problem
 from gateway.store.keys import Keys
 
@@ -37,7 +36,7 @@ async def put_branding(request: web.Request) -> web.Response:
 @routes.get("/v1/branding/recommendations/clicks")
 async def recommendation_clicks(request: web.Request) -> web.Response:
     merchant = await merchant_of(request)
-    key = clicks_key(request.app[keys.SETTINGS].key_prefix, merchant.id)
+    key = Keys(request.app[keys.SETTINGS].key_prefix).page_clicks(merchant.id)
     counts = cast(dict[str, str], await request.app[keys.REDIS].hgetall(key))
     return json_response({"data": {rid: int(n) for rid, n in counts.items()}})
 

@@ -19,6 +19,7 @@ from aiohttp import web
 
 from gateway import keys
 from gateway.models import Return
+from gateway.store.keys import Keys
 
 MISSES_PER_MINUTE = 20
 # A miss counter outlives its minute a little, so a window edge cannot reset it early.
@@ -34,20 +35,16 @@ class TooManyGuesses(Exception):
     """This client looked up too many unknown tokens in the last minute."""
 
 
-def prefix(request: web.Request) -> str:
-    return request.app[keys.SETTINGS].key_prefix
+def store_keys(request: web.Request) -> Keys:
+    return Keys(request.app[keys.SETTINGS].key_prefix)
 
 
 def miss_key(request: web.Request, minute: int) -> str:
-    return f"{prefix(request)}page:miss:{request.remote or 'unknown'}:{minute}"
+    return store_keys(request).page_misses(request.remote or "unknown", minute)
 
 
 def form_key(request: web.Request, mid: str, nonce: str) -> str:
-    return f"{prefix(request)}{{{mid}}}:page:form:{nonce}"
-
-
-def clicks_key(prefix_: str, mid: str) -> str:
-    return f"{prefix_}{{{mid}}}:page:clicks"
+    return store_keys(request).page_form(mid, nonce)
 
 
 async def return_for(request: web.Request) -> Return:

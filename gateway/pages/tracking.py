@@ -91,6 +91,6 @@ async def recommendation_click(request: web.Request) -> web.Response:
     if n >= len(merchant.recommendations):
         return error_page(request, "not_found")
     chosen = merchant.recommendations[n]
-    key = guard.clicks_key(request.app[keys.SETTINGS].key_prefix, merchant.id)
+    key = guard.store_keys(request).page_clicks(merchant.id)
     await request.app[keys.REDIS].hincrby(key, chosen.id, 1)
     raise web.HTTPFound(chosen.url, headers={"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"})

@@ -63,6 +63,9 @@ key                                 type    what                                
 <p>{<mid>}:orderlookup:<oid>         string  an order the lookup webhook answered (cache)   30 min
 <p>{<mid>}:orderlookup:<oid>:miss:<h> string  the webhook said 404 for order + contact hash  60 s
 <p>{<mid>}:lookup:endpoint           string  the order-lookup webhook: URL, signing secret  none
+<p>page:miss:<ip>:<min>             string  unknown tracking tokens looked up this minute   120 s
+<p>{<mid>}:page:form:<nonce>         string  a tracking page form already used (its answer)  its life
+<p>{<mid>}:page:clicks               hash    recommendation id -> clicks on the page        none
 <p>{<mid>}:portal:s:<sid>            string  portal session JSON (order found, verified)    30 min
 <p>{<mid>}:portal:miss:<ip>:<min>    string  failed order identifications this minute       120 s
 <p>{<mid>}:portal:form:<nonce>       string  a portal form token already used               its life
@@ -275,6 +278,15 @@ class Keys:
 
     def order_lookup_endpoint(self, mid: str) -> str:
         return f"{self.prefix}{{{mid}}}:lookup:endpoint"
+
+    def page_misses(self, ip: str, minute: int) -> str:
+        return f"{self.prefix}page:miss:{ip}:{minute}"
+
+    def page_form(self, mid: str, nonce: str) -> str:
+        return f"{self.prefix}{{{mid}}}:page:form:{nonce}"
+
+    def page_clicks(self, mid: str) -> str:
+        return f"{self.prefix}{{{mid}}}:page:clicks"
 
     def portal_session(self, mid: str, sid: str) -> str:
         return f"{self.prefix}{{{mid}}}:portal:s:{sid}"

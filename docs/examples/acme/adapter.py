@@ -7,7 +7,6 @@ from datetime import date
 from typing import Any, ClassVar
 
 import aiohttp
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
 from carriers.base import (
     Address,
@@ -21,8 +20,8 @@ from carriers.base import (
     Serviceability,
 )
 from carriers.clock import Clock
-from carriers.errors import CarrierRejected, CarrierUnavailable
-from carriers.retry import wait_s
+from carriers.errors import CarrierRejected
+from carriers.http import send, with_retries
 
 from . import wire
 from .settings import AcmeSettings
@@ -78,23 +77,14 @@ class AcmeAdapter:
 
     async def _call(self, method: str, path: str, json_body: Any = None,
                     params: Mapping[str, str] | None = None) -> bytes:
-        """Send, retrying CarrierUnavailable only; every other error is final."""
-        retrying = AsyncRetrying(retry=retry_if_exception_type(CarrierUnavailable), wait=wait_s,
-                                 stop=stop_after_attempt(self._settings.retries + 1), reraise=True)
-        async for attempt in retrying:
-            with attempt:
-                return await self._send(method, path, json_body, params)
-        raise AssertionError("tenacity ends with a result or the last error")
+        """Send, retrying CarrierUnavailable only (`carriers.http.with_retries`); every other error is final."""
+        return await with_retries(lambda: self._send(method, path, json_body, params), self._settings.retries)
 
     async def _send(self, method: str, path: str, json_body: Any, params: Mapping[str, str] | None) -> bytes:
+        """Our auth header and body encoding; `carriers.http.send` maps timeouts and dropped connections."""
         headers = {"Authorization": f"Bearer {self._settings.api_key.get_secret_value()}"}
-        try:
-            async with self._session.request(method, self._base_url + path, json=json_body, params=params,
-                                             headers=headers, timeout=self._timeout) as resp:
-                raw, status, retry_after = await resp.read(), resp.status, resp.headers.get("Retry-After")
-        except TimeoutError as exc:
-            raise CarrierUnavailable(self.code, f"{method} {path} timed out") from exc
-        except aiohttp.ClientError as exc:
-            raise CarrierUnavailable(self.code, f"{method} {path} failed: {exc!r}") from exc
-        wire.check_http(status, raw, retry_after)
+        status, raw, reply_headers = await send(self._session, self.code, method, self._base_url + path,
+                                                timeout=self._timeout, log_path=path, json=json_body, params=params,
+                                                headers=headers)
+        wire.check_http(status, raw, reply_headers.get("Retry-After"))
         return raw
