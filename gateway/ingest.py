@@ -21,7 +21,7 @@ from gateway.metrics import Metrics
 from gateway.models import Return
 from gateway.ops.core import OpsCore
 from gateway.rules.learning import OutcomeLog
-from gateway.store.returns import ApplyResult, ReturnStore, is_done
+from gateway.store.returns import ApplyRequest, ApplyResult, ReturnStore, is_done
 from normalizers.engine import normalize
 from normalizers.maps import StatusMap
 from normalizers.taxonomy import Reason, Status, TrackingEvent
@@ -79,34 +79,33 @@ class Ingestor:
 
     async def apply_events(self, carrier: str, events: Sequence[CarrierEvent], raw: str | None,
                            source: str) -> list[ApplyResult]:
-        """Normalize and apply, one return at a time side by side; only what changed comes back.
+        """Normalize and apply one carrier response or webhook; only what changed comes back.
 
         Once this returns, the events are in the returns' timelines and in the merchants' feeds.
         """
-        by_awb: dict[str, list[CarrierEvent]] = defaultdict(list)
-        for ev in events:
-            by_awb[ev.awb].append(ev)
-        if len(by_awb) == 1:
-            # A webhook is usually about one shipment: no task to start for it.
-            awb, group = next(iter(by_awb.items()))
-            one = await self._apply_awb(carrier, awb, group, raw, source)
-            return [one] if one is not None else []
-        results = await asyncio.gather(*(self._apply_awb(carrier, awb, group, raw, source)
-                                         for awb, group in by_awb.items()))
-        return [result for result in results if result is not None]
+        return await self.apply_payloads([(carrier, events, raw)], source)
 
-    async def _apply_awb(self, carrier: str, awb: str, group: list[CarrierEvent], raw: str | None,
-                         source: str) -> ApplyResult | None:
-        ref = await self.store.by_awb(carrier, awb)
-        if ref is None:
-            log.warning("events for an AWB Backhaul does not know", extra={"carrier": carrier, "awb": awb})
-            return None
-        result = await self.store.apply(*ref, self.to_tracking(carrier, group), raw, awb=awb)
-        if not result.changed:
-            return None
-        for te in result.new_events:
-            self.metrics.events.labels(carrier, source, te.status.value).inc()
-        return result
+    async def apply_payloads(self, payloads: Sequence[tuple[str, Sequence[CarrierEvent], str | None]],
+                             source: str) -> list[ApplyResult]:
+        """`apply_events()` for many payloads (carrier, events, raw body) in a few round trips in all."""
+        grouped: list[tuple[str, str, list[CarrierEvent], str | None]] = []
+        for carrier, events, raw in payloads:
+            by_awb: dict[str, list[CarrierEvent]] = defaultdict(list)
+            for ev in events:
+                by_awb[ev.awb].append(ev)
+            grouped += [(carrier, awb, group, raw) for awb, group in by_awb.items()]
+        refs = await self.store.by_awbs([(carrier, awb) for carrier, awb, _, _ in grouped])
+        requests = []
+        for (carrier, awb, group, raw), ref in zip(grouped, refs, strict=True):
+            if ref is None:
+                log.warning("events for an AWB Backhaul does not know", extra={"carrier": carrier, "awb": awb})
+                continue
+            requests.append(ApplyRequest(*ref, self.to_tracking(carrier, group), raw, awb))
+        applied = [result for result in await self.store.apply_many(requests) if result.changed]
+        for result in applied:
+            for te in result.new_events:
+                self.metrics.events.labels(te.carrier, source, te.status.value).inc()
+        return applied
 
     async def observe(self, applied: Sequence[ApplyResult], source: str) -> None:
         """What follows an apply: learned pickup rates, analytics, ops (NPRs, stuck, alerts), polls.
@@ -124,15 +123,20 @@ class Ingestor:
                 await self._observe_return(results)
 
         await asyncio.gather(*(bounded(results) for results in by_return.values()))
-        # A pushed event leaves the poll schedule as it is, unless the return is finished.
         latest = [results[-1].ret for results in by_return.values()]
+        if self.ops is not None:
+            await self.ops.watch(latest)
+        # A pushed event leaves the poll schedule as it is, unless the return is finished.
         await self.store.set_poll_schedule([self._poll_due(ret) for ret in latest
                                             if source == "poll" or is_done(ret)])
 
     async def _observe_return(self, results: list[ApplyResult]) -> None:
+        # One after the other: for most events each observer has nothing to write, and a task
+        # per observer would cost more than the work (returns are still observed side by side).
         observers = [o for o in (self.outcomes, self.analytics, self.ops) if o is not None]
         for result in results:
-            await asyncio.gather(*(o.observe(result.ret, result.new_events) for o in observers))
+            for observer in observers:
+                await observer.observe(result.ret, result.new_events)
 
     def _poll_due(self, ret: Return) -> tuple[str, str, float | None]:
         due = None if is_done(ret) else self.clock.now().timestamp() + self.poll_interval_s

@@ -148,7 +148,7 @@ def load_maps(directory: str | Path | None = None, required: Iterable[str] = ())
 
 def _parse_yaml(text: str, path: Path) -> tuple[yaml.Node, Any]:
     """The node tree (for line numbers) and the plain data, from one parse."""
-    loader = yaml.SafeLoader(text)
+    loader = yaml.CSafeLoader(text) if yaml.__with_libyaml__ else yaml.SafeLoader(text)
     try:
         root = loader.get_single_node()
         if root is None:

@@ -169,7 +169,7 @@ class DigestSender:
                 await pipe.watch(claim)
                 if text(await pipe.get(claim)) != token:
                     return
-                pipe.multi()  # type: ignore[no-untyped-call]
+                pipe.multi()
                 pipe.delete(claim)
                 await pipe.execute()
             except WatchError:

@@ -96,7 +96,7 @@ class AlertCenter:
             async with self.redis.pipeline(transaction=True) as pipe:
                 await pipe.watch(self.keys.alerts_open())
                 current = await pipe.hget(self.keys.alerts_open(), alert.key)
-                pipe.multi()  # type: ignore[no-untyped-call]
+                pipe.multi()
                 if current is not None and text(current) == alert.id:
                     pipe.hdel(self.keys.alerts_open(), alert.key)
                 try:
@@ -176,7 +176,7 @@ class AlertCenter:
                     after = fn(Alert.model_validate_json(raw)) if raw else None
                     if after is None:
                         return None
-                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.multi()
                     pipe.set(key, after.model_dump_json())
                     pipe.zadd(self.keys.alerts(), {aid: after.last_at.timestamp()})
                     await pipe.execute()

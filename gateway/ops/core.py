@@ -1,14 +1,16 @@
 """The ops layer's hooks into the event path: what every applied event, exhausted booking,
 dead-lettered webhook and unmapped code tells ops.
 
-`observe` runs after `apply()` (gateway/ingest.py). It only writes to Redis: NPR cases,
-alerts, the stuck-shipment due set, health counters and the remediation due set. Carrier
+`observe` runs after `apply()` for each return, and `watch` once for the returns observed
+together (gateway/ingest.py). They only write to Redis: NPR cases, alerts, the stuck-shipment
+due set, health counters and the remediation due set. Carrier
 calls and notifications happen in the ops worker, so ingest never waits on them.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from carriers.clock import Clock
@@ -55,6 +57,16 @@ class OpsCore:
         except Exception:
             log.exception("ops booking hook failed", extra={"return_id": ret.id})
 
+    async def watch(self, rets: Sequence[Return]) -> None:
+        """After apply, for the returns just observed (each once): the stuck watch moves on,
+        in two round trips for all of them. Never raises."""
+        try:
+            for ret, was_stuck in zip(rets, await self.stuck.observe_many(rets), strict=True):
+                if was_stuck:
+                    await self.alerts.resolve_key("stuck_shipment", ret.id)
+        except Exception:
+            log.exception("ops stuck watch failed", extra={"returns": len(rets)})
+
     async def _observe(self, ret: Return, new_events: list[TrackingEvent]) -> None:
         current = ret.shipment.awb if ret.shipment else None
         failures = [e for e in new_events if e.status is Status.PICKUP_FAILED and e.awb == current]
@@ -65,8 +77,6 @@ class OpsCore:
         if ret.status is Status.CANCELLED:
             await self.nprs.change(ret.merchant_id, ret.id, lambda c: c.model_copy(update={"state": "closed"})
                                    if c is not None and c.state == "open" else None)
-        if await self.stuck.observe(ret):
-            await self.alerts.resolve_key("stuck_shipment", ret.id)
 
     async def _failed(self, ret: Return, failures: list[TrackingEvent]) -> None:
         history = await self.store.events(ret.merchant_id, ret.id)

@@ -159,7 +159,7 @@ class NprStore:
                     after = fn(NprCase.model_validate_json(raw) if raw else None)
                     if after is None:
                         return None
-                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.multi()
                     pipe.set(key, after.model_dump_json())
                     member = f"{mid} {rid}"
                     if after.state == "open":

@@ -10,6 +10,7 @@ status are kept per carrier in bounded lists.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -65,28 +66,40 @@ class StuckWatch:
     _p95: dict[tuple[str, str], tuple[float, float | None]] = field(default_factory=dict)
 
     async def observe(self, ret: Return) -> bool:
-        """Record time spent in the previous status and set the next due time; True if it was stuck.
+        """Record time spent in the previous status and set the next due time; True if it was stuck."""
+        return (await self.observe_many([ret]))[0]
 
-        On the event path, so one read and one pipelined write; the SLA's p95 comes from a cache.
+    async def observe_many(self, rets: Sequence[Return]) -> list[bool]:
+        """`observe()` for several different returns: one read and one pipelined write in all.
+
+        On the event path; the SLAs' p95s come from a cache.
         """
-        if ret.shipment is None:
-            return False
-        member, carrier, status = f"{ret.merchant_id} {ret.id}", ret.shipment.carrier, ret.status.value
-        at = last_scan_s(ret)
-        since_key = self.keys.status_since(ret.merchant_id)
-        before = text(await self.redis.hget(since_key, ret.id) or "").split(" ")
-        sla_s = None if ret.status in TERMINAL else await self.sla_for(ret)
+        watched = [ret for ret in rets if ret.shipment is not None]
+        if not watched:
+            return [False] * len(rets)
         async with self.redis.pipeline(transaction=False) as pipe:
-            self._queue_duration(pipe, before, ret.id, since_key, carrier, status, at)
-            flagged_at = len(pipe.command_stack)
-            pipe.zrem(self.keys.stuck_flagged(), member)
-            if sla_s is None:
-                pipe.zrem(self.keys.stuck_due(), member)
-                pipe.hdel(since_key, ret.id)
-            else:
-                pipe.zadd(self.keys.stuck_due(), {member: at + sla_s})
+            for ret in watched:
+                pipe.hget(self.keys.status_since(ret.merchant_id), ret.id)
+            befores = await pipe.execute()
+        slas = [None if ret.status in TERMINAL else await self.sla_for(ret) for ret in watched]
+        flagged_at: dict[str, int] = {}
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for ret, before, sla_s in zip(watched, befores, slas, strict=True):
+                assert ret.shipment is not None
+                member, since_key = f"{ret.merchant_id} {ret.id}", self.keys.status_since(ret.merchant_id)
+                at = last_scan_s(ret)
+                self._queue_duration(pipe, text(before or "").split(" "), ret.id, since_key, ret.shipment.carrier,
+                                     ret.status.value, at)
+                flagged_at[member] = len(pipe.command_stack)
+                pipe.zrem(self.keys.stuck_flagged(), member)
+                if sla_s is None:
+                    pipe.zrem(self.keys.stuck_due(), member)
+                    pipe.hdel(since_key, ret.id)
+                else:
+                    pipe.zadd(self.keys.stuck_due(), {member: at + sla_s})
             results = await pipe.execute()
-        return bool(results[flagged_at])
+        return [bool(results[flagged_at[f"{ret.merchant_id} {ret.id}"]]) if ret.shipment is not None else False
+                for ret in rets]
 
     def _queue_duration(self, pipe: Any, before: list[str], rid: str, since_key: str, carrier: str, status: str,
                         at: float) -> None:

@@ -99,7 +99,7 @@ class CodeStore:
                   "address": to.address, "name": to.name, "lang": to.lang, "tries": 0, "resends": 0,
                   "sent_at": now, "expires_at": now + CODE_TTL_S}
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, mapping=fields)  # type: ignore[arg-type]
+            pipe.hset(key, mapping=fields)
             pipe.expire(key, _KEY_TTL_S)
             await pipe.execute()
         return cid, code

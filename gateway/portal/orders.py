@@ -158,9 +158,9 @@ class OrderStore:
                     for sku, qty in wanted.items():
                         item = order.item(sku)
                         if item is None or done.get(sku, 0) + qty > item.quantity:
-                            await pipe.reset()  # type: ignore[no-untyped-call]
+                            await pipe.reset()
                             return False
-                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.multi()
                     for sku, qty in wanted.items():
                         pipe.hincrby(key, sku, qty)
                     await pipe.execute()

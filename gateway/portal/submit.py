@@ -174,7 +174,7 @@ async def _create(request: web.Request, visit: PortalVisit, order: Order, chosen
     if chosen.photos:
         # The client decodes replies as text, so the JPEG bytes are kept base64-encoded.
         photos = {pid: base64.b64encode(data).decode() for pid, data in chosen.photos.items()}
-        await request.app[keys.REDIS].hset(store_keys(request).photos(mid, ret.id), mapping=photos)  # type: ignore[arg-type]
+        await request.app[keys.REDIS].hset(store_keys(request).photos(mid, ret.id), mapping=photos)
     return ret.tracking_token
 
 

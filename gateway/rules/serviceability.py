@@ -117,7 +117,7 @@ async def read_snapshot(redis: aioredis.Redis, keys: Keys) -> ServiceabilitySnap
     for raw_code, raw_meta in metas.items():
         code, meta = text(raw_code), json.loads(text(raw_meta))
         # The gateway's client decodes replies as UTF-8; a bitmap must come back as bytes.
-        bits = await redis.execute_command("GET", keys.serviceability(code), NEVER_DECODE=True)  # type: ignore[no-untyped-call]
+        bits = await redis.execute_command("GET", keys.serviceability(code), NEVER_DECODE=True)
         tables[code] = CarrierTable(bytes(bits or b""), dict(meta.get("countries", {})), int(meta.get("rows", 0)))
     return ServiceabilitySnapshot(tables, version)
 

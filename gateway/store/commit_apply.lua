@@ -2,20 +2,22 @@
 -- The compare-and-set is on the exact document text and on the events being new, so two
 -- writers of one return never both win; the loser reads again and retries.
 -- KEYS: 1 doc, 2 events hash, 3 raw list, 4 feed stream, 5 old status index, 6 new status index
--- ARGV: 1 old doc, 2 new doc, 3 return id, 4 index score, 5 raw kept, 6 raw payload ("" for none),
---       7 feed maxlen, 8 n events, then n pairs (fingerprint, event json),
---       then m, then m feed entries as JSON objects of field -> value
+-- ARGV: 1 old doc, 2 new doc, 3 return id, 4 index score, 5 raw kept, 6 feed maxlen,
+--       7 r raw payloads, then r payloads, then n events, then n triples
+--       (fingerprint, event json, feed entry type), then order id, return status
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return 0
 end
-local n = tonumber(ARGV[8])
+local r = tonumber(ARGV[7])
+local at = 8 + r
+local n = tonumber(ARGV[at])
 for k = 0, n - 1 do
-  if redis.call('HEXISTS', KEYS[2], ARGV[9 + 2 * k]) == 1 then
+  if redis.call('HEXISTS', KEYS[2], ARGV[at + 1 + 3 * k]) == 1 then
     return 0
   end
 end
 for k = 0, n - 1 do
-  redis.call('HSET', KEYS[2], ARGV[9 + 2 * k], ARGV[10 + 2 * k])
+  redis.call('HSET', KEYS[2], ARGV[at + 1 + 3 * k], ARGV[at + 2 + 3 * k])
 end
 redis.call('SET', KEYS[1], ARGV[2])
 if KEYS[5] ~= KEYS[6] then
@@ -23,19 +25,17 @@ if KEYS[5] ~= KEYS[6] then
   redis.call('ZADD', KEYS[6], ARGV[4], ARGV[3])
 end
 local kept = tonumber(ARGV[5])
-if ARGV[6] ~= '' and kept > 0 then
-  redis.call('LPUSH', KEYS[3], ARGV[6])
+if r > 0 and kept > 0 then
+  for k = 8, 7 + r do
+    redis.call('LPUSH', KEYS[3], ARGV[k])
+  end
   redis.call('LTRIM', KEYS[3], 0, kept - 1)
 end
-local at = 9 + 2 * n
-local m = tonumber(ARGV[at])
-for k = 1, m do
-  local fields = cjson.decode(ARGV[at + k])
-  local args = {}
-  for name, value in pairs(fields) do
-    args[#args + 1] = name
-    args[#args + 1] = value
-  end
-  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[7], '*', unpack(args))
+local order_id, status = ARGV[at + 1 + 3 * n], ARGV[at + 2 + 3 * n]
+-- The feed entry's fields, in the order feed_entry() in returns.py gives them.
+for k = 0, n - 1 do
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[6], '*',
+             'type', ARGV[at + 3 + 3 * k], 'return_id', ARGV[3], 'order_id', order_id,
+             'return_status', status, 'event', ARGV[at + 2 + 3 * k])
 end
 return 1

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -19,7 +18,7 @@ from carriers.errors import StoreError
 from gateway.models import Return
 from gateway.store.keys import Keys
 from gateway.store.parsed import ParsedCache
-from gateway.store.server import text
+from gateway.store.server import queue_script, text
 from normalizers.machine import fold, ordered
 from normalizers.taxonomy import TERMINAL, TrackingEvent
 
@@ -68,6 +67,17 @@ class KeyedLocks:
 
 
 @dataclass(frozen=True)
+class ApplyRequest:
+    """Events for one return; `awb` set means they are void unless it is still the return's AWB."""
+
+    mid: str
+    rid: str
+    events: Sequence[TrackingEvent]
+    raw: str | None = None
+    awb: str | None = None
+
+
+@dataclass(frozen=True)
 class ApplyResult:
     """What one `apply()` changed."""
 
@@ -95,7 +105,6 @@ class ReturnStore:
         self._parsed = ParsedCache()
         self._applying = KeyedLocks()
         self._claim = redis.register_script(_CLAIM_DUE)
-        self._commit_apply = redis.register_script(_COMMIT_APPLY)
 
     async def insert(self, ret: Return) -> None:
         k, mid = self.keys, ret.merchant_id
@@ -145,16 +154,26 @@ class ReturnStore:
         return await self.get(*ref) if ref else None
 
     async def by_awb(self, carrier: str, awb: str) -> tuple[str, str] | None:
+        return (await self.by_awbs([(carrier, awb)]))[0]
+
+    async def by_awbs(self, awbs: Sequence[tuple[str, str]]) -> list[tuple[str, str] | None]:
+        """The (merchant, return) of each (carrier, AWB); the ones not cached are read in one round trip."""
         # An AWB never moves to another return, so its reference is cached once found.
-        key = self.keys.awb(carrier, awb)
-        ref = self._awb_refs.get(key)
-        if ref is None:
-            ref = await self._ref(key)
-            if ref is not None:
-                if len(self._awb_refs) >= _AWB_CACHE_SIZE:
-                    self._awb_refs.pop(next(iter(self._awb_refs)))
-                self._awb_refs[key] = ref
-        return ref
+        keys = [self.keys.awb(carrier, awb) for carrier, awb in awbs]
+        missing = list(dict.fromkeys(key for key in keys if key not in self._awb_refs))
+        if missing:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for key in missing:
+                    pipe.get(key)
+                found = await pipe.execute()
+            for key, value in zip(missing, found, strict=True):
+                ref = text(value)
+                if ref:
+                    if len(self._awb_refs) >= _AWB_CACHE_SIZE:
+                        self._awb_refs.pop(next(iter(self._awb_refs)))
+                    mid, rid = ref.split(" ", 1)
+                    self._awb_refs[key] = (mid, rid)
+        return [self._awb_refs.get(key) for key in keys]
 
     async def _ref(self, key: str) -> tuple[str, str] | None:
         ref = text(await self.redis.get(key))
@@ -197,7 +216,7 @@ class ReturnStore:
                         raise StoreError(f"return {rid} of merchant {mid} is gone")
                     before = Return.model_validate_json(raw)
                     after = change(before).model_copy(update={"updated_at": self.clock.now()})
-                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.multi()
                     self._write(pipe, before, after)
                     await pipe.execute()
                     return after
@@ -240,59 +259,87 @@ class ReturnStore:
 
         A retry of the same events (a reclaimed stream entry, a poll and a webhook of the same
         scan) finds them recorded and changes nothing, so each event reaches the feed once.
-        The write is a compare-and-set in Lua (two round trips in all); a lost race reads again.
         """
-        k = self.keys
-        doc_key = k.return_doc(mid, rid)
+        return (await self.apply_many([ApplyRequest(mid, rid, tuple(events), raw, awb)]))[0]
+
+    async def apply_many(self, requests: Sequence[ApplyRequest]) -> list[ApplyResult]:
+        """`apply()` for many returns at once: one result per return, in order of first mention.
+
+        Requests of one return are merged into one step. All returns are read in one round trip
+        and committed in another; each commit is a compare-and-set in Lua, and the returns whose
+        commit lost a race to another process are read again and retried.
+        """
+        by_return: dict[str, list[ApplyRequest]] = {}
+        for request in requests:
+            by_return.setdefault(self.keys.return_doc(request.mid, request.rid), []).append(request)
+        results: dict[str, ApplyResult] = {}
         # One apply per return at a time in this process: side by side they would only lose
-        # compare-and-set races to each other and read again, and under load the retries
-        # feed on themselves. Other processes are still kept honest by the CAS.
-        async with self._applying.hold(doc_key):
-            return await self._apply(mid, rid, events, raw, awb)
+        # compare-and-set races to each other and read again, and under load the retries feed
+        # on themselves. Other processes are still kept honest by the CAS. Locks are taken in
+        # key order, so two batches sharing returns cannot wait for each other.
+        async with contextlib.AsyncExitStack() as held:
+            for doc_key in sorted(by_return):
+                await held.enter_async_context(self._applying.hold(doc_key))
+            pending = by_return
+            while pending:
+                lost = await self._apply_once(pending, results)
+                pending = {doc_key: by_return[doc_key] for doc_key in lost}
+        return [results[doc_key] for doc_key in by_return]
 
-    async def _apply(self, mid: str, rid: str, events: Sequence[TrackingEvent], raw: str | None,
-                     awb: str | None) -> ApplyResult:
+    async def _apply_once(self, pending: dict[str, list[ApplyRequest]], results: dict[str, ApplyResult]) -> list[str]:
+        """Read, fold and commit each pending return; the doc keys whose commit lost a race."""
         k = self.keys
-        doc_key, events_key = k.return_doc(mid, rid), k.events(mid, rid)
-        while True:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.get(doc_key)
-                pipe.hgetall(events_key)
-                doc, stored = await pipe.execute()
-            if doc is None:
-                raise StoreError(f"return {rid} of merchant {mid} is gone")
-            fresh = {e.fingerprint: e for e in events if e.fingerprint not in stored}
-            before = self._parsed.doc(doc_key, doc)
-            if awb is not None and (before.shipment is None or before.shipment.awb != awb):
-                # The AWB was replaced (re-allocated or re-booked): its late scans are not this return's.
-                return ApplyResult(before, [])
-            if not fresh:
-                return ApplyResult(before, [])
-            history = [self._parsed.event(v) for v in stored.values()]
-            state = fold([*history, *fresh.values()])
-            after = before.model_copy(update={"state": state, "updated_at": self.clock.now()})
-            new_events = ordered(fresh.values())
-            texts = await self._commit(before, doc, after, new_events, raw)
-            if texts is not None:
-                return ApplyResult(after, new_events, texts)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for group in pending.values():
+                pipe.get(k.return_doc(group[0].mid, group[0].rid))
+                pipe.hgetall(k.events(group[0].mid, group[0].rid))
+            replies = await pipe.execute()
+        commits: list[tuple[str, ApplyResult]] = []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for (doc_key, group), doc, stored in zip(pending.items(), replies[::2], replies[1::2], strict=True):
+                if doc is None:
+                    raise StoreError(f"return {group[0].rid} of merchant {group[0].mid} is gone")
+                before = self._parsed.doc(doc_key, doc)
+                current = before.shipment.awb if before.shipment is not None else None
+                # Events of an AWB the return no longer uses (re-allocated or re-booked) are not its own.
+                group = [r for r in group if r.awb is None or r.awb == current]
+                fresh = {e.fingerprint: e for r in group for e in r.events if e.fingerprint not in stored}
+                if not fresh:
+                    results[doc_key] = ApplyResult(before, [])
+                    continue
+                history = [self._parsed.event(v) for v in stored.values()]
+                after = before.model_copy(update={"state": fold([*history, *fresh.values()]),
+                                                  "updated_at": self.clock.now()})
+                new_events = ordered(fresh.values())
+                raws = [r.raw for r in group if r.raw]
+                texts = self._queue_commit(pipe, before, doc, after, new_events, raws)
+                commits.append((doc_key, ApplyResult(after, new_events, texts)))
+            won = await pipe.execute() if commits else []
+        lost = []
+        for (doc_key, result), ok in zip(commits, won, strict=True):
+            if ok:
+                results[doc_key] = result
+            else:
+                lost.append(doc_key)
+        return lost
 
-    async def _commit(self, before: Return, old_doc: str, after: Return, new_events: list[TrackingEvent],
-                      raw: str | None) -> tuple[str, ...] | None:
-        """The new events' JSON once written; None when another writer changed the return first."""
+    def _queue_commit(self, pipe: aioredis.client.Pipeline, before: Return, old_doc: str, after: Return,
+                            new_events: list[TrackingEvent], raws: list[str]) -> tuple[str, ...]:
+        """Queue the compare-and-set of one return on `pipe`; the new events' JSON as it will be stored."""
         k, mid = self.keys, after.merchant_id
         keys = [k.return_doc(mid, after.id), k.events(mid, after.id), k.raw_payloads(mid, after.id), k.feed(mid),
                 k.returns_by_status(mid, before.status.value), k.returns_by_status(mid, after.status.value)]
         new_doc = after.model_dump_json()
         self._parsed.remember_doc(keys[0], new_doc, after)
-        args: list[Any] = [old_doc, new_doc, after.id, _ms(after), self.raw_kept, raw or "",
-                           self.feed_maxlen, len(new_events)]
         texts = tuple(event.model_dump_json() for event in new_events)
+        args: list[Any] = [old_doc, new_doc, after.id, _ms(after), self.raw_kept, self.feed_maxlen,
+                           len(raws), *raws, len(new_events)]
         for event, text_ in zip(new_events, texts, strict=True):
             self._parsed.remember_event(text_, event)
-            args += [event.fingerprint, text_]
-        args.append(len(new_events))
-        args += [json.dumps(feed_entry(after, event, text_)) for event, text_ in zip(new_events, texts, strict=True)]
-        return texts if await self._commit_apply(keys=keys, args=args) else None
+            args += [event.fingerprint, text_, f"tracking.{event.status.value}"]
+        args += [after.order_id, after.status.value]
+        queue_script(pipe, _COMMIT_APPLY, keys, args)
+        return texts
 
     async def replace_events(self, mid: str, rid: str, events: Sequence[TrackingEvent]) -> int:
         """Store re-normalized events under their (unchanged) fingerprints and re-fold the state.
@@ -317,7 +364,7 @@ class ReturnStore:
                         return 0
                     merged = {**old, **{e.fingerprint: e for e in changed}}
                     after = before.model_copy(update={"state": fold(merged.values()), "updated_at": self.clock.now()})
-                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.multi()
                     pipe.hset(events_key, mapping={e.fingerprint: e.model_dump_json() for e in changed})
                     self._write(pipe, before, after)
                     for event in ordered(changed):
@@ -348,7 +395,10 @@ class ReturnStore:
 
 
 def feed_entry(ret: Return, event: TrackingEvent, event_json: str | None = None) -> dict[Any, Any]:
-    """The fields of one merchant feed entry; its stream id is the feed cursor."""
+    """The fields of one merchant feed entry; its stream id is the feed cursor.
+
+    commit_apply.lua writes the same fields in the same order for the events of an apply.
+    """
     return {"type": f"tracking.{event.status.value}", "return_id": ret.id, "order_id": ret.order_id,
             "return_status": ret.status.value, "event": event_json or event.model_dump_json()}
 

@@ -7,6 +7,7 @@ started and stopped with the process that owns it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -82,6 +83,16 @@ async def xrange_entries(client: aioredis.Redis, stream: str, start: str, count:
 async def last_entry_id(client: aioredis.Redis, stream: str) -> str:
     reply = cast(list[Entry], await client.xrevrange(stream, count=1))
     return reply[0][0] if reply else "0"
+
+
+def queue_script(pipe: aioredis.client.Pipeline, script: str, keys: Sequence[str], args: Sequence[Any]) -> None:
+    """Queue a Lua script on a pipeline as EVAL with its text.
+
+    redis-py sends SCRIPT EXISTS before every pipeline that holds a registered script: one
+    more round trip per batch on the event path. Redis keeps the compiled script by its SHA1
+    either way, and the text (about a kilobyte) costs less than that round trip.
+    """
+    pipe.eval(script, len(keys), *keys, *args)
 
 
 async def xread_entries(client: aioredis.Redis, stream: str, after: str, count: int, block_ms: int) -> list[Entry]:

@@ -14,6 +14,8 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from gateway.store.server import queue_script
+
 _APPEND = resources.files("gateway.store").joinpath("stream_append.lua").read_text(encoding="utf-8")
 
 
@@ -26,5 +28,8 @@ class StreamAppender:
         """The new entries' ids; with `pipe`, the call is queued there and its result comes from `pipe.execute()`."""
         flat = json.dumps([[part for pair in fields.items() for part in pair] for fields in entries],
                           ensure_ascii=False)
-        reply: Any = await self._script(keys=[stream], args=[maxlen, flat], client=pipe)
-        return [str(entry_id) for entry_id in reply] if pipe is None else []
+        if pipe is not None:
+            queue_script(pipe, _APPEND, [stream], [maxlen, flat])
+            return []
+        reply: Any = await self._script(keys=[stream], args=[maxlen, flat])
+        return [str(entry_id) for entry_id in reply]

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
+from carriers.base import CarrierEvent
 from carriers.errors import CarrierError
 from gateway.carrier_hub import CarrierHub
 from gateway.ingest import Ingestor
 from gateway.metrics import Metrics
-from gateway.store.returns import ApplyResult
 from gateway.store.streams import StreamAppender
 from gateway.workers.consumer import StreamConsumer
 from gateway.workers.gate import FeedFirst
@@ -26,8 +26,6 @@ from gateway.workers.observers import observe_entry
 
 log = logging.getLogger(__name__)
 GROUP = "inbound"
-# Entries applied at once: enough to overlap Redis round trips, few enough to bound connections.
-_CONCURRENCY = 64
 # Batches in progress at once. The next read does not wait for the last batch to finish, so an
 # entry that arrives while a batch is being applied is picked up at once, not a batch later.
 _BATCHES_IN_FLIGHT = 4
@@ -56,7 +54,6 @@ class InboundWorker(StreamConsumer):
     def __init__(self, deps: InboundDeps, name: str | None = None) -> None:
         super().__init__(deps.redis, deps.stream, name, deps.batch, deps.block_ms, deps.reclaim_idle_ms)
         self.deps = deps
-        self._limit = asyncio.Semaphore(_CONCURRENCY)
         self._room = asyncio.Semaphore(_BATCHES_IN_FLIGHT)
         self._in_flight: set[asyncio.Task[None]] = set()
         self._appender = StreamAppender(deps.redis)
@@ -87,42 +84,48 @@ class InboundWorker(StreamConsumer):
             await asyncio.gather(*self._in_flight, return_exceptions=True)
 
     async def apply_batch(self, entries: list[tuple[str, dict[str, str]]]) -> None:
-        """Apply a batch side by side, hand what changed to the observers, acknowledge the batch.
+        """Apply a batch, hand what changed to the observers, acknowledge the batch.
 
-        The feed has the events once `apply()` returns; learning, analytics and ops follow from
-        the observe stream (gateway/workers/observers.py). Entries of one return may run side by
-        side: `apply()` retries and stays correct.
+        The whole batch is applied in a few round trips (`Ingestor.apply_payloads`). The feed
+        has the events once that returns; learning, analytics and ops follow from the observe
+        stream (gateway/workers/observers.py).
         """
-        async def bounded(entry_id: str, fields: dict[str, str]) -> list[ApplyResult]:
-            async with self._limit:
-                return await self.handle(entry_id, fields)
-
-        batches = await asyncio.gather(*(bounded(entry_id, fields) for entry_id, fields in entries if fields))
-        applied = [result for batch in batches for result in batch]
-        async with self.deps.redis.pipeline(transaction=False) as pipe:
+        d = self.deps
+        payloads, dead = [], []
+        for entry_id, fields in entries:
+            if not fields:
+                continue  # trimmed from the stream before it was read
+            parsed = self.parse(fields)
+            if isinstance(parsed, str):
+                dead.append(json.dumps({"id": entry_id, **fields, "error": parsed}))
+            else:
+                payloads.append(parsed)
+        applied = await d.ingestor.apply_payloads(payloads, "webhook")
+        now_s = d.ingestor.clock.now().timestamp()
+        for _, fields in entries:
+            if fields.get("received_ms"):
+                lag_s = now_s - int(fields["received_ms"]) / 1000
+                d.metrics.ingest_lag_seconds.labels(fields.get("carrier", "?")).observe(max(0.0, lag_s))
+        async with d.redis.pipeline(transaction=False) as pipe:
             # The observers' work goes on their own stream before this batch is acknowledged.
             if applied:
-                await self._appender.append(self.deps.observe_stream, self.deps.observe_maxlen,
+                await self._appender.append(d.observe_stream, d.observe_maxlen,
                                             [observe_entry(result, "webhook") for result in applied], pipe)
-            pipe.xack(self.deps.stream, GROUP, *(entry_id for entry_id, _ in entries))
+            if dead:
+                pipe.lpush(d.dead_letters, *dead)
+            pipe.xack(d.stream, GROUP, *(entry_id for entry_id, _ in entries))
             await pipe.execute()
 
-    async def handle(self, entry_id: str, fields: dict[str, str]) -> list[ApplyResult]:
+    def parse(self, fields: dict[str, str]) -> tuple[str, list[CarrierEvent], str] | str:
+        """(carrier, events, body) of one stream entry, or why it cannot be parsed."""
         d = self.deps
         carrier = fields.get("carrier", "")
         try:
             adapter = d.hub.get(carrier)
             headers = json.loads(fields.get("headers") or "{}")
-            events = adapter.parse_webhook(headers, fields["body"].encode())
+            return carrier, adapter.parse_webhook(headers, fields["body"].encode()), fields["body"]
         except (CarrierError, KeyError, ValueError) as exc:
             # A body that parses nowhere will never parse: keep it for ops and move on.
             d.metrics.webhooks_in.labels(carrier or "?", "unparseable").inc()
             log.error("inbound webhook could not be parsed", extra={"carrier": carrier, "error": str(exc)})
-            await d.redis.lpush(d.dead_letters, json.dumps({"id": entry_id, **fields, "error": str(exc)}))
-            return []
-        applied = await d.ingestor.apply_events(carrier, events, fields["body"], "webhook")
-        received_ms = int(fields.get("received_ms") or 0)
-        if received_ms:
-            lag_s = d.ingestor.clock.now().timestamp() - received_ms / 1000
-            d.metrics.ingest_lag_seconds.labels(carrier).observe(max(0.0, lag_s))
-        return applied
+            return str(exc)
