@@ -82,6 +82,10 @@ class Merchant(_Strict):
     digest_emails: list[DigestEmail] = Field(default_factory=list, max_length=10)
     digest_hour: int = Field(default=8, ge=0, le=23)
 
+    def public_base(self, platform_url: str) -> str:
+        """Where this merchant's customers reach Backhaul's pages: its own domain when it has one."""
+        return (self.public_url or platform_url).rstrip("/")
+
 
 Resolution = Literal["refund", "exchange", "credit", "keep"]
 Fulfilment = Literal["pickup", "drop_off"]

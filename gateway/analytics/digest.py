@@ -152,4 +152,4 @@ async def compose(redis: aioredis.Redis, keys: Keys, merchant: Merchant, day: da
         skus=worst_skus(skus, options.sku_min_ordered), sku_window=window, sku_min_ordered=options.sku_min_ordered,
         carriers=carrier_lines(carriers[0]), resolutions=resolution_mix(today),
         booked=int(_get(today, "", "booked")), cost=_get(today, "", "cost"), cost_n=int(_get(today, "", "cost_n")),
-        link=page_link(merchant.public_url or options.base_url, day))
+        link=page_link(merchant.public_base(options.base_url), day))

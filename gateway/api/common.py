@@ -29,8 +29,7 @@ async def merchant_of(request: web.Request) -> Merchant:
 
 
 def public_base(request: web.Request, merchant: Merchant) -> str:
-    """Where the merchant's customers reach Backhaul's pages: its own domain when it has one."""
-    return (merchant.public_url or request.app[keys.SETTINGS].public_url).rstrip("/")
+    return merchant.public_base(request.app[keys.SETTINGS].public_url)
 
 
 def parse_json(raw: bytes) -> Any:

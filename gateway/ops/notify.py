@@ -154,7 +154,7 @@ class Notifier:
     public_url: str
 
     def values(self, ret: Return, merchant: Merchant, lang: str) -> dict[str, object]:
-        base = (merchant.public_url or self.public_url).rstrip("/")
+        base = merchant.public_base(self.public_url)
         reason = texts.REASONS[ret.state.reason] if ret.state.reason else ""
         return {"customer_name": ret.requested.customer.name, "merchant_name": merchant.display_name or merchant.name,
                 "order_id": ret.order_id, "reason": translations(lang).gettext(reason) if reason else "",

@@ -107,8 +107,8 @@ class OpsWorker:
         flagged = await stuck.flagged()
         for carrier in d.hub.adapters:
             d.metrics.stuck.labels(carrier).set(0)
-        for mid, rid, _ in flagged:
-            ret = await d.store.get(mid, rid)
+        # Every tick: the flagged returns in one round trip, not one read each.
+        for ret in await d.store.get_many([(mid, rid) for mid, rid, _ in flagged]):
             if ret is not None and ret.shipment is not None:
                 d.metrics.stuck.labels(ret.shipment.carrier).inc()
 

@@ -44,7 +44,7 @@ def visit_for(request: web.Request, ret: Return, merchant: Merchant, lang: str |
     chosen = choose_language(lang or request.query.get("lang"), request.headers.get("Accept-Language", ""))
     country = ret.request.pickup_address.country if ret.request else ""
     tz = choose_time_zone(request.query.get("tz"), country, merchant.time_zone)
-    base = (merchant.public_url or request.app[keys.SETTINGS].public_url).rstrip("/")
+    base = merchant.public_base(request.app[keys.SETTINGS].public_url)
     asked_tz = request.query.get("tz", "")
     return Visit(ret.tracking_token, chosen, Formatter(chosen, tz), base, asked_tz if str(tz) == asked_tz else "")
 

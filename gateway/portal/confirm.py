@@ -105,7 +105,7 @@ class ConfirmationSender:
             self.metrics.portal_confirmations.labels("unreachable").inc()
             return True
         lang = lang if lang in LANGUAGES else DEFAULT_LANGUAGE
-        base = (merchant.public_url or self.notifier.public_url).rstrip("/")
+        base = merchant.public_base(self.notifier.public_url)
         message = self.notifier.templates.render(merchant.id, lang, TEMPLATE, values(ret, merchant, lang, base))
         done_key = self.keys.portal_confirmed(ret.merchant_id, ret.id)
         done = {text(c) for c in cast(set[Any], await self.redis.smembers(done_key))}

@@ -44,7 +44,7 @@ async def visit_of(request: web.Request, lang: str | None = None) -> PortalVisit
     if merchant is None:
         return error_page(request, "not_found")
     chosen = choose_language(lang or request.query.get("lang"), request.headers.get("Accept-Language", ""))
-    base = (merchant.public_url or request.app[keys.SETTINGS].public_url).rstrip("/")
+    base = merchant.public_base(request.app[keys.SETTINGS].public_url)
     return PortalVisit(merchant, chosen, base)
 
 
