@@ -149,8 +149,15 @@ class NprStore:
         return await self.change(ret.merchant_id, ret.id, change)
 
     async def change(self, mid: str, rid: str, fn: Callable[[NprCase | None], NprCase | None]) -> NprCase | None:
-        """Read-modify-write one case under WATCH; `fn` answers None to leave it as it is."""
+        """Read-modify-write one case under WATCH; `fn` answers None to leave it as it is.
+
+        Most calls change nothing (every pickup asks to resolve a case most returns never had),
+        so a plain read decides first; only a change pays for the transaction.
+        """
         key = self.keys.npr(mid, rid)
+        raw = await self.redis.get(key)
+        if fn(NprCase.model_validate_json(raw) if raw else None) is None:
+            return None
         while True:
             async with self.redis.pipeline(transaction=True) as pipe:
                 try:

@@ -113,8 +113,10 @@ class StuckWatch:
 
     async def record_turnaround(self, carrier: str, booked_at: datetime, picked_up_at: datetime) -> None:
         key = self.keys.turnaround(carrier)
-        await self.redis.lpush(key, str(max(0.0, (picked_up_at - booked_at).total_seconds())))
-        await self.redis.ltrim(key, 0, self.config.samples_kept - 1)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.lpush(key, str(max(0.0, (picked_up_at - booked_at).total_seconds())))
+            pipe.ltrim(key, 0, self.config.samples_kept - 1)
+            await pipe.execute()
 
     async def p95_s(self, carrier: str, status: str) -> float | None:
         """The carrier's p95 seconds in `status`, None with fewer than `min_samples`; cached for 10 minutes."""
