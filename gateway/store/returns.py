@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -24,6 +25,7 @@ from normalizers.taxonomy import TERMINAL, TrackingEvent
 
 _CLAIM_DUE = resources.files("gateway.store").joinpath("claim_due.lua").read_text(encoding="utf-8")
 _COMMIT_APPLY = resources.files("gateway.store").joinpath("commit_apply.lua").read_text(encoding="utf-8")
+log = logging.getLogger(__name__)
 _MAX_PAGE = 100
 _AWB_CACHE_SIZE = 100_000
 
@@ -260,10 +262,15 @@ class ReturnStore:
         A retry of the same events (a reclaimed stream entry, a poll and a webhook of the same
         scan) finds them recorded and changes nothing, so each event reaches the feed once.
         """
-        return (await self.apply_many([ApplyRequest(mid, rid, tuple(events), raw, awb)]))[0]
+        found = await self.apply_many([ApplyRequest(mid, rid, tuple(events), raw, awb)])
+        if not found:
+            raise StoreError(f"return {rid} of merchant {mid} is gone")
+        return found[0]
 
     async def apply_many(self, requests: Sequence[ApplyRequest]) -> list[ApplyResult]:
         """`apply()` for many returns at once: one result per return, in order of first mention.
+
+        A return that is gone is logged and left out, so it cannot hold up the others.
 
         Requests of one return are merged into one step. All returns are read in one round trip
         and committed in another; each commit is a compare-and-set in Lua, and the returns whose
@@ -272,7 +279,7 @@ class ReturnStore:
         by_return: dict[str, list[ApplyRequest]] = {}
         for request in requests:
             by_return.setdefault(self.keys.return_doc(request.mid, request.rid), []).append(request)
-        results: dict[str, ApplyResult] = {}
+        results: dict[str, ApplyResult | None] = {}
         # One apply per return at a time in this process: side by side they would only lose
         # compare-and-set races to each other and read again, and under load the retries feed
         # on themselves. Other processes are still kept honest by the CAS. Locks are taken in
@@ -284,9 +291,10 @@ class ReturnStore:
             while pending:
                 lost = await self._apply_once(pending, results)
                 pending = {doc_key: by_return[doc_key] for doc_key in lost}
-        return [results[doc_key] for doc_key in by_return]
+        return [result for result in (results[doc_key] for doc_key in by_return) if result is not None]
 
-    async def _apply_once(self, pending: dict[str, list[ApplyRequest]], results: dict[str, ApplyResult]) -> list[str]:
+    async def _apply_once(self, pending: dict[str, list[ApplyRequest]],
+                          results: dict[str, ApplyResult | None]) -> list[str]:
         """Read, fold and commit each pending return; the doc keys whose commit lost a race."""
         k = self.keys
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -298,7 +306,10 @@ class ReturnStore:
         async with self.redis.pipeline(transaction=False) as pipe:
             for (doc_key, group), doc, stored in zip(pending.items(), replies[::2], replies[1::2], strict=True):
                 if doc is None:
-                    raise StoreError(f"return {group[0].rid} of merchant {group[0].mid} is gone")
+                    log.warning("events for a return that is gone", extra={"merchant_id": group[0].mid,
+                                                                            "return_id": group[0].rid})
+                    results[doc_key] = None
+                    continue
                 before = self._parsed.doc(doc_key, doc)
                 current = before.shipment.awb if before.shipment is not None else None
                 # Events of an AWB the return no longer uses (re-allocated or re-booked) are not its own.

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 
+import pytest
 import redis.asyncio as aioredis
 
 from carriers.clock import ManualClock
+from carriers.errors import StoreError
 from gateway.models import Return, Shipment
 from gateway.store.keys import Keys
 from gateway.store.returns import ApplyRequest, ReturnStore
@@ -73,3 +75,15 @@ async def test_two_processes_racing_on_the_same_returns_lose_nothing_and_repeat_
     for rid in rids:
         stored = await one.get("m1", rid)
         assert stored is not None and stored.status is Status.DELIVERED
+
+
+async def test_a_return_that_is_gone_does_not_hold_up_the_rest_of_the_batch(
+        redis: aioredis.Redis, key_prefix: str) -> None:
+    keys = Keys(key_prefix)
+    store = ReturnStore(redis, keys, ManualClock(T0))
+    await store.insert(_return("r1"))
+    results = await store.apply_many([ApplyRequest("m1", "gone", EVENTS[0:1]), ApplyRequest("m1", "r1", EVENTS[0:1])])
+    assert [r.ret.id for r in results] == ["r1"]
+    assert await _feed(redis, keys) == [("r1", "fp00")]
+    with pytest.raises(StoreError, match="return gone of merchant m1 is gone"):
+        await store.apply("m1", "gone", EVENTS[0:1])
