@@ -1,7 +1,8 @@
 """The inbound stream: raw carrier webhook bodies, appended with group commit.
 
-Every request that arrives in one event-loop iteration is written in one round trip, and each
-request is answered only after its own entry is acknowledged by Redis. The batch goes as one
+One append is in flight at a time: the requests that arrive while it is (or in one event-loop
+iteration) are written together in the next round trip, and each request is answered only
+after its own entry is acknowledged by Redis. The batch goes as one
 command (gateway/store/streams.py), not one XADD per request. The handler does little else,
 so ingest stays close to a bare handler's rate.
 """
@@ -28,7 +29,11 @@ def entry_fields(carrier: str, headers: Mapping[str, str], body: str, received_m
 
 
 class GroupCommit:
-    """Batches XADDs from concurrent requests into one pipeline per event-loop iteration."""
+    """One append to the inbound stream in flight at a time; what arrives meanwhile is the next batch.
+
+    At a low rate each request goes alone, at once. Under load the batches grow with Redis's
+    round-trip time instead of the number of commands growing with the request rate.
+    """
 
     def __init__(self, redis: aioredis.Redis, stream: str, maxlen: int) -> None:
         self.redis = redis
@@ -36,22 +41,27 @@ class GroupCommit:
         self.stream = stream
         self.maxlen = maxlen
         self._pending: list[tuple[dict[str, str], asyncio.Future[str]]] = []
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._sending: asyncio.Task[None] | None = None
 
     async def append(self, fields: dict[str, str]) -> str:
         """The entry id, once Redis has it. Raises: StoreError."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[str] = loop.create_future()
-        if not self._pending:
+        if not self._pending and self._sending is None:
+            # Sent on the next loop iteration, with every request that arrives in this one.
             loop.call_soon(self._flush)
         self._pending.append((fields, future))
         return await future
 
     def _flush(self) -> None:
         batch, self._pending = self._pending, []
-        task = asyncio.create_task(self._send(batch))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._sending = asyncio.create_task(self._send(batch))
+        self._sending.add_done_callback(self._sent)
+
+    def _sent(self, _task: asyncio.Task[None]) -> None:
+        self._sending = None
+        if self._pending:
+            self._flush()
 
     async def _send(self, batch: list[tuple[dict[str, str], asyncio.Future[str]]]) -> None:
         try:

@@ -145,3 +145,35 @@ async def test_group_commit_keeps_every_body_byte_for_byte_and_in_order(redis: a
     assert [entry_id for entry_id, _ in stored] == ids  # one batch, appended in the callers' order
     assert [fields["body"] for _, fields in stored] == bodies
     assert [fields["received_ms"] for _, fields in stored] == [str(n) for n in range(len(bodies))]
+
+
+async def test_group_commit_keeps_one_append_in_flight_and_batches_what_arrives_meanwhile(
+        redis: aioredis.Redis, key_prefix: str) -> None:
+    from gateway.inbound_log import GroupCommit, entry_fields
+    from gateway.store.streams import StreamAppender
+
+    batches: list[int] = []
+    redis_is_slow = asyncio.Event()
+
+    class SlowFirst(StreamAppender):
+        """The real appender, with the first batch held up as if Redis were slow to answer."""
+
+        async def append(self, stream: str, maxlen: int, entries: Any, pipe: Any = None) -> list[str]:
+            batches.append(len(entries))
+            if len(batches) == 1:
+                await redis_is_slow.wait()
+            return await super().append(stream, maxlen, entries, pipe)
+
+    log = GroupCommit(redis, f"{key_prefix}inbound-test", 1000)
+    log._appender = SlowFirst(redis)
+    tasks = [asyncio.create_task(log.append(entry_fields("delhivery", {}, "first", 0)))]
+    for n in range(20):  # each request in its own loop iteration, while the first is in flight
+        await asyncio.sleep(0)
+        tasks.append(asyncio.create_task(log.append(entry_fields("delhivery", {}, f"b{n}", n))))
+    await asyncio.sleep(0)
+    redis_is_slow.set()
+    ids = await asyncio.gather(*tasks)
+    assert batches == [1, 20]
+    stored = await redis.xrange(f"{key_prefix}inbound-test")
+    assert [entry_id for entry_id, _ in stored] == ids
+    assert [fields["body"] for _, fields in stored] == ["first", *(f"b{n}" for n in range(20))]
