@@ -187,6 +187,8 @@ def create_app(settings: Settings, redis_url: str, clock: Clock | None = None,
             yield
         finally:
             await app[keys.HTTP].close()
+            if keys.INBOUND in app:
+                await app[keys.INBOUND].aclose()
             await app[keys.REDIS].aclose()
 
     app.cleanup_ctx.append(resources)

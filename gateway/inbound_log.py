@@ -36,8 +36,10 @@ class GroupCommit:
     """
 
     def __init__(self, redis: aioredis.Redis, stream: str, maxlen: int) -> None:
-        self.redis = redis
-        self._appender = StreamAppender(redis)
+        # One append at a time needs one connection: kept for good, it skips the pool's
+        # checkout and its check of the socket on every call.
+        self.redis = aioredis.Redis(connection_pool=redis.connection_pool, single_connection_client=True)
+        self._appender = StreamAppender(self.redis)
         self.stream = stream
         self.maxlen = maxlen
         self._pending: list[tuple[dict[str, str], asyncio.Future[str]]] = []
@@ -62,6 +64,10 @@ class GroupCommit:
         self._sending = None
         if self._pending:
             self._flush()
+
+    async def aclose(self) -> None:
+        """Give the connection back to the pool."""
+        await self.redis.aclose(close_connection_pool=False)
 
     async def _send(self, batch: list[tuple[dict[str, str], asyncio.Future[str]]]) -> None:
         try:
