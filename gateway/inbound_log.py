@@ -2,9 +2,9 @@
 
 One append is in flight at a time: the requests that arrive while it is (or in one event-loop
 iteration) are written together in the next round trip, and each request is answered only
-after its own entry is acknowledged by Redis. The batch goes as one
-command (gateway/store/streams.py), not one XADD per request. The handler does little else,
-so ingest stays close to a bare handler's rate.
+after its own entry is acknowledged by Redis. The batch goes as one command
+(gateway/store/streams.py), not one XADD per request. The handler does little else, so ingest
+stays close to a bare handler's rate.
 """
 
 from __future__ import annotations

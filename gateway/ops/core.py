@@ -3,8 +3,8 @@ dead-lettered webhook and unmapped code tells ops.
 
 `observe` runs after `apply()` for each return, and `watch` once for the returns observed
 together (gateway/ingest.py). They only write to Redis: NPR cases, alerts, the stuck-shipment
-due set, health counters and the remediation due set. Carrier
-calls and notifications happen in the ops worker, so ingest never waits on them.
+due set, health counters and the remediation due set. Carrier calls and notifications happen
+in the ops worker, so ingest never waits on them.
 """
 
 from __future__ import annotations

@@ -3,21 +3,26 @@
 -- writers of one return never both win; the loser reads again and retries.
 -- KEYS: 1 doc, 2 events hash, 3 raw list, 4 feed stream, 5 old status index, 6 new status index
 -- ARGV: 1 old doc, 2 new doc, 3 return id, 4 index score, 5 raw kept, 6 feed maxlen,
---       7 r raw payloads, then r payloads, then n events, then n triples
---       (fingerprint, event json, feed entry type), then order id, return status
+--       7 r raw payloads, then r payloads, then n events, then per event: its fingerprint,
+--       its JSON, f, then f arguments (the feed entry's field, value pairs)
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return 0
 end
 local r = tonumber(ARGV[7])
-local at = 8 + r
-local n = tonumber(ARGV[at])
-for k = 0, n - 1 do
-  if redis.call('HEXISTS', KEYS[2], ARGV[at + 1 + 3 * k]) == 1 then
+local n = tonumber(ARGV[8 + r])
+-- Where each event's arguments start.
+local starts, at = {}, 9 + r
+for k = 1, n do
+  starts[k] = at
+  at = at + 3 + tonumber(ARGV[at + 2])
+end
+for k = 1, n do
+  if redis.call('HEXISTS', KEYS[2], ARGV[starts[k]]) == 1 then
     return 0
   end
 end
-for k = 0, n - 1 do
-  redis.call('HSET', KEYS[2], ARGV[at + 1 + 3 * k], ARGV[at + 2 + 3 * k])
+for k = 1, n do
+  redis.call('HSET', KEYS[2], ARGV[starts[k]], ARGV[starts[k] + 1])
 end
 redis.call('SET', KEYS[1], ARGV[2])
 if KEYS[5] ~= KEYS[6] then
@@ -31,11 +36,9 @@ if r > 0 and kept > 0 then
   end
   redis.call('LTRIM', KEYS[3], 0, kept - 1)
 end
-local order_id, status = ARGV[at + 1 + 3 * n], ARGV[at + 2 + 3 * n]
--- The feed entry's fields, in the order feed_entry() in returns.py gives them.
-for k = 0, n - 1 do
+for k = 1, n do
+  local first = starts[k] + 3
   redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[6], '*',
-             'type', ARGV[at + 3 + 3 * k], 'return_id', ARGV[3], 'order_id', order_id,
-             'return_status', status, 'event', ARGV[at + 2 + 3 * k])
+             unpack(ARGV, first, first + tonumber(ARGV[starts[k] + 2]) - 1))
 end
 return 1

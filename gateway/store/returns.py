@@ -335,7 +335,7 @@ class ReturnStore:
         return lost
 
     def _queue_commit(self, pipe: aioredis.client.Pipeline, before: Return, old_doc: str, after: Return,
-                            new_events: list[TrackingEvent], raws: list[str]) -> tuple[str, ...]:
+                      new_events: list[TrackingEvent], raws: list[str]) -> tuple[str, ...]:
         """Queue the compare-and-set of one return on `pipe`; the new events' JSON as it will be stored."""
         k, mid = self.keys, after.merchant_id
         keys = [k.return_doc(mid, after.id), k.events(mid, after.id), k.raw_payloads(mid, after.id), k.feed(mid),
@@ -347,8 +347,8 @@ class ReturnStore:
                            len(raws), *raws, len(new_events)]
         for event, text_ in zip(new_events, texts, strict=True):
             self._parsed.remember_event(text_, event)
-            args += [event.fingerprint, text_, f"tracking.{event.status.value}"]
-        args += [after.order_id, after.status.value]
+            fields = [part for pair in feed_entry(after, event, text_).items() for part in pair]
+            args += [event.fingerprint, text_, len(fields), *fields]
         queue_script(pipe, _COMMIT_APPLY, keys, args)
         return texts
 
@@ -406,10 +406,7 @@ class ReturnStore:
 
 
 def feed_entry(ret: Return, event: TrackingEvent, event_json: str | None = None) -> dict[Any, Any]:
-    """The fields of one merchant feed entry; its stream id is the feed cursor.
-
-    commit_apply.lua writes the same fields in the same order for the events of an apply.
-    """
+    """The fields of one merchant feed entry; its stream id is the feed cursor."""
     return {"type": f"tracking.{event.status.value}", "return_id": ret.id, "order_id": ret.order_id,
             "return_status": ret.status.value, "event": event_json or event.model_dump_json()}
 
