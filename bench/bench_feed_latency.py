@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import multiprocessing
+import os
 import statistics
 import time
 import uuid
@@ -25,6 +26,16 @@ from gateway.store.server import client_for
 RATE_PER_S = 1000
 RETURNS = 500  # × 8 scans = 4,000 events, four seconds at the target rate
 WARM_RETURNS = 100  # × 8 scans sent first, not measured
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux), 0.0 where /proc is not there."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -63,9 +74,10 @@ async def _send(port: int, bodies: list[tuple[str, bytes]], accepted: dict[str, 
     accepted.update({key: at for key, (status, at) in answered.items() if status == 202})
 
 
-async def _measure(url: str, prefix: str, port: int) -> dict[str, float]:
+async def _measure(url: str, prefix: str, port: int, pids: dict[str, int]) -> dict[str, float]:
     redis = client_for(url)
     seeded = await seed_returns(redis, prefix, RETURNS + WARM_RETURNS)
+    pids["redis"] = int((await redis.info("server"))["process_id"])
     await redis.aclose()
     awbs, warm = seeded[:RETURNS], seeded[RETURNS:]
     bodies = [(f"{awb}|{'/'.join(SCANS[i])}", scan_push(awb, i)) for i in range(len(SCANS)) for awb in awbs]
@@ -79,7 +91,12 @@ async def _measure(url: str, prefix: str, port: int) -> dict[str, float]:
     reader = ctx.Process(target=_follow, args=(url, Keys(prefix).feed(MERCHANT), expected, results))
     reader.start()
     await asyncio.sleep(1.0)
+    cpu_before, started = {name: _cpu_seconds(pid) for name, pid in pids.items()}, time.monotonic()
     await _send(port, bodies, accepted)
+    elapsed = time.monotonic() - started
+    cpu = {name: (_cpu_seconds(pid) - cpu_before[name]) / elapsed for name, pid in pids.items()}
+    print("CPU while sending (share of one core): "
+          + ", ".join(f"{name} {share:.0%}" for name, share in cpu.items()))
     seen: dict[str, float] = await asyncio.get_running_loop().run_in_executor(None, results.get, True, 90)
     reader.join(10)
     lat = [(seen[k] - accepted[k]) * 1000 for k in accepted if k in seen]
@@ -102,15 +119,16 @@ def run(workers: int = 1) -> dict[str, float]:
     with redis_server() as url, contextlib.ExitStack() as stack:
         prefix = f"bhbench:{uuid.uuid4().hex[:8]}:"
         port = processes.free_port()
-        stack.enter_context(processes.gateway(url, prefix, port))
+        pids = {"gateway": stack.enter_context(processes.gateway(url, prefix, port)).pid}
         if workers == 1:
-            stack.enter_context(processes.worker(url, prefix))
+            pids["worker"] = stack.enter_context(processes.worker(url, prefix)).pid
         else:
             # Scaled out as in production: the feed's path in one process, the bookkeeping in others.
-            stack.enter_context(processes.worker(url, prefix, roles="inbound"))
-            for _ in range(workers - 1):
-                stack.enter_context(processes.worker(url, prefix, roles="observers,poller,webhooks,ops"))
-        result = asyncio.run(_measure(url, prefix, port))
+            pids["worker"] = stack.enter_context(processes.worker(url, prefix, roles="inbound")).pid
+            for n in range(workers - 1):
+                pids[f"observers {n + 1}"] = stack.enter_context(
+                    processes.worker(url, prefix, roles="observers,poller,webhooks,ops")).pid
+        result = asyncio.run(_measure(url, prefix, port, pids))
     result["workers"] = float(workers)
     print(f"ingest to feed at {RATE_PER_S} events/s, {workers} worker process(es): "
           f"{result['fed']:.0f}/{result['events']:.0f} fed, "

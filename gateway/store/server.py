@@ -6,13 +6,17 @@ started and stopped with the process that owns it.
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
 import redis.asyncio as aioredis
+from hiredis import pack_command
+from redis.asyncio.connection import AbstractConnection
+from redis.exceptions import DataError
 
 from carriers.errors import StoreError
 
@@ -54,7 +58,39 @@ def client_for(url: str, max_connections: int = 1000, **kwargs: Any) -> aioredis
     """
     pool = aioredis.ConnectionPool.from_url(url, max_connections=max_connections, decode_responses=True,
                                             health_check_interval=30, **kwargs)
+    pool.connection_class = _packed_by_hiredis(pool.connection_class)
     return aioredis.Redis.from_pool(pool)
+
+
+def _pack(args: tuple[Any, ...]) -> bytes:
+    """One command in the Redis protocol, as redis-py would write it ("CONFIG GET" is two words)."""
+    head = args[0]
+    if (isinstance(head, str) and " " in head) or (isinstance(head, bytes) and b" " in head):
+        args = (*head.split(), *args[1:])
+    try:
+        return cast(bytes, pack_command(args))
+    except TypeError as exc:  # a bool or None, which redis-py refuses too
+        raise DataError(str(exc)) from exc
+
+
+class _HiredisPacking:
+    """Commands written by hiredis (C) instead of redis-py's Python encoder.
+
+    redis-py does this for its blocking client but not for asyncio, where building the
+    protocol took an eighth of the worker's time: 42 µs for a feed commit's arguments against
+    6 µs here. Values are encoded the same way (str as UTF-8, numbers by repr).
+    """
+
+    def pack_command(self, *args: Any) -> list[bytes]:
+        return [_pack(args)]
+
+    def pack_commands(self, commands: Iterable[Iterable[Any]]) -> list[bytes]:
+        return [b"".join(_pack(tuple(command)) for command in commands)]
+
+
+@functools.cache
+def _packed_by_hiredis(base: type[AbstractConnection]) -> type[AbstractConnection]:
+    return type(f"Hiredis{base.__name__}", (_HiredisPacking, base), {})
 
 
 async def check(client: aioredis.Redis) -> None:
