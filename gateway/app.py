@@ -137,7 +137,7 @@ def observer_worker_for(app: web.Application, name: str | None = None) -> Observ
     s, k = app[keys.SETTINGS], Keys(app[keys.SETTINGS].key_prefix)
     deps = ObserverDeps(redis=app[keys.REDIS], stream=k.observe(), store=app[keys.RETURNS],
                         ingestor=app[keys.INGESTOR], reclaim_idle_ms=int(s.inbound_reclaim_idle_s * 1000),
-                        feed_first=_feed_first(app))
+                        feed_first=_feed_first(app), linger_s=s.observe_linger_s)
     return ObserverWorker(deps, name or consumer_name())
 
 

@@ -150,6 +150,9 @@ class Settings(BaseSettings):
     raw_payloads_kept: int = Field(default=50, ge=0)
     inbound_maxlen: int = Field(default=1_000_000, ge=1000)
     inbound_reclaim_idle_s: float = Field(default=30.0, gt=0)
+    # Learning, analytics and ops wait this long after a small batch, so they take what arrived
+    # meanwhile in one go (docs/performance.md); the feed never waits for them.
+    observe_linger_s: float = Field(default=0.1, ge=0, le=5)
     feed_maxlen: int = Field(default=100_000, ge=100)
     webhook_timeout_s: float = Field(default=10.0, gt=0)
     webhook_retry_base_s: float = Field(default=5.0, gt=0)

@@ -11,7 +11,9 @@ import pytest
 import redis.asyncio as aioredis
 
 from carriers.delhivery import sandbox as delhivery_sandbox
+from gateway import keys
 from gateway.app import INBOUND_WORKER
+from gateway.workers.observers import ObserverDeps, ObserverWorker
 from tests.integration.conftest import WEBHOOK_SECRET, System
 
 
@@ -177,3 +179,43 @@ async def test_group_commit_keeps_one_append_in_flight_and_batches_what_arrives_
     stored = await redis.xrange(f"{key_prefix}inbound-test")
     assert [entry_id for entry_id, _ in stored] == ids
     assert [fields["body"] for _, fields in stored] == ["first", *(f"b{n}" for n in range(20))]
+
+
+async def _observer(system: System, stream: str, linger_s: float, batch: int = 200) -> ObserverWorker:
+    deps = ObserverDeps(redis=system.redis, stream=stream, store=system.app[keys.RETURNS],
+                        ingestor=system.app[keys.INGESTOR], batch=batch, block_ms=2000, linger_s=linger_s)
+    worker = ObserverWorker(deps, "linger-test")
+    await worker.ensure_group()
+    return worker
+
+
+def _observe_fields(n: int) -> dict[str, str]:
+    # A return that does not exist: observed as gone, acknowledged, nothing else.
+    return {"mid": "mer_none", "rid": f"ret_gone{n}", "source": "webhook", "event_lines": ""}
+
+
+async def test_observers_linger_after_a_small_batch_and_take_what_arrived_meanwhile(system: System) -> None:
+    stream = f"{system.prefix}observe-linger"
+    worker = await _observer(system, stream, linger_s=0.3)
+    await system.redis.xadd(stream, _observe_fields(0))
+
+    async def trickle() -> None:
+        await asyncio.sleep(0.05)
+        for n in range(1, 6):
+            await system.redis.xadd(stream, _observe_fields(n))
+            await asyncio.sleep(0.01)
+
+    trickling = asyncio.create_task(trickle())
+    assert await worker.read_once() == 1
+    # Without the linger this read would have found the first of the five on its own.
+    assert await worker.read_once() == 5
+    await trickling
+    assert (await system.redis.xpending(stream, "observers"))["pending"] == 0
+
+
+async def test_observers_do_not_linger_after_a_full_batch(system: System) -> None:
+    stream = f"{system.prefix}observe-full"
+    worker = await _observer(system, stream, linger_s=30, batch=3)
+    for n in range(3):
+        await system.redis.xadd(stream, _observe_fields(n))
+    assert await asyncio.wait_for(worker.read_once(), timeout=5) == 3
