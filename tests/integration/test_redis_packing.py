@@ -60,3 +60,9 @@ async def test_values_round_trip_through_a_real_redis(redis_url: str, key_prefix
         assert await client.eval("return ARGV[1] .. ARGV[2]", 0, "ü", 7) == "ü7"
     finally:
         await client.aclose()
+
+
+def test_a_client_with_another_encoding_keeps_redis_pys_encoder(redis_url: str) -> None:
+    client = client_for(redis_url, encoding="latin-1")
+    assert not client.connection_pool.connection_class.__name__.startswith("Hiredis")
+    assert b"".join(client.connection_pool.make_connection().pack_command("SET", "k", "é")).endswith(b"\xe9\r\n")
