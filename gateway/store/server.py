@@ -6,6 +6,7 @@ started and stopped with the process that owns it.
 
 from __future__ import annotations
 
+import codecs
 import functools
 import logging
 from collections.abc import Iterable, Sequence
@@ -59,8 +60,8 @@ def client_for(url: str, max_connections: int = 1000, **kwargs: Any) -> aioredis
     pool = aioredis.ConnectionPool.from_url(url, max_connections=max_connections, decode_responses=True,
                                             health_check_interval=30, **kwargs)
     options = pool.connection_kwargs
-    if options.get("encoding", "utf-8").lower() in ("utf-8", "utf8") and options.get("encoding_errors",
-                                                                                    "strict") == "strict":
+    if (codecs.lookup(options.get("encoding", "utf-8")).name == "utf-8"
+            and options.get("encoding_errors", "strict") == "strict"):
         pool.connection_class = _packed_by_hiredis(pool.connection_class)
     return aioredis.Redis.from_pool(pool)
 

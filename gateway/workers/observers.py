@@ -9,6 +9,7 @@ feed fast while another process (`--roles observers,...`) does the slower bookke
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from dataclasses import dataclass
@@ -71,7 +72,8 @@ class ObserverWorker(StreamConsumer):
         """Read and observe one batch; after a small one, linger (see `ObserverDeps.linger_s`)."""
         read = await super().read_once()
         if 0 < read < self.batch and self.deps.linger_s > 0:
-            await asyncio.sleep(self.deps.linger_s)
+            with contextlib.suppress(TimeoutError):  # a stop ends the wait at once
+                await asyncio.wait_for(self._stopping.wait(), self.deps.linger_s)
         return read
 
     async def handle_all(self, entries: list[tuple[str, dict[str, str]]]) -> None:

@@ -219,3 +219,13 @@ async def test_observers_do_not_linger_after_a_full_batch(system: System) -> Non
     for n in range(3):
         await system.redis.xadd(stream, _observe_fields(n))
     assert await asyncio.wait_for(worker.read_once(), timeout=5) == 3
+
+
+async def test_a_lingering_observer_stops_at_once(system: System) -> None:
+    stream = f"{system.prefix}observe-stop"
+    worker = await _observer(system, stream, linger_s=30)
+    await system.redis.xadd(stream, _observe_fields(0))
+    reading = asyncio.create_task(worker.read_once())
+    await asyncio.sleep(0.2)  # the entry is read and observed; the worker lingers now
+    worker.stop()
+    assert await asyncio.wait_for(reading, timeout=5) == 1
