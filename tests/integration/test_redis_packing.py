@@ -1,12 +1,15 @@
-"""Commands written by hiredis reach Redis exactly as redis-py's own encoder would write them."""
+"""The Redis client Backhaul makes: commands packed by hiredis exactly as redis-py would write
+them, and a pool that still never hands out a closed or dirty connection."""
 
 from __future__ import annotations
+
+import asyncio
 
 import pytest
 import redis.asyncio as aioredis
 from redis._parsers.encoders import Encoder
 from redis.asyncio.connection import Connection
-from redis.exceptions import DataError
+from redis.exceptions import DataError, MaxConnectionsError
 
 from gateway.store.server import _packed_by_hiredis, client_for
 
@@ -66,3 +69,44 @@ def test_a_client_with_another_encoding_keeps_redis_pys_encoder(redis_url: str) 
     client = client_for(redis_url, encoding="latin-1")
     assert not client.connection_pool.connection_class.__name__.startswith("Hiredis")
     assert b"".join(client.connection_pool.make_connection().pack_command("SET", "k", "é")).endswith(b"\xe9\r\n")
+
+
+async def test_a_connection_the_server_closed_is_replaced(redis_url: str, key_prefix: str) -> None:
+    client = client_for(redis_url)
+    try:
+        await client.set(f"{key_prefix}k", "v")
+        own_id = await client.client_id()
+        killer = client_for(redis_url)
+        await killer.client_kill_filter(_id=own_id)
+        await killer.aclose()
+        await asyncio.sleep(0.05)  # the loop sees the end of the stream
+        assert await client.get(f"{key_prefix}k") == "v"
+        assert await client.client_id() != own_id
+    finally:
+        await client.aclose()
+
+
+async def test_a_connection_with_an_unread_reply_is_not_handed_out_as_is(redis_url: str, key_prefix: str) -> None:
+    client = client_for(redis_url, max_connections=1)
+    try:
+        await client.set(f"{key_prefix}k", "value")
+        pool = client.connection_pool
+        connection = await pool.get_connection()
+        await connection.send_command("PING")  # its reply is never read
+        await pool.release(connection)
+        await asyncio.sleep(0.05)  # the reply arrives in the connection's buffer
+        assert await client.get(f"{key_prefix}k") == "value"  # not the stale PONG
+    finally:
+        await client.aclose()
+
+
+async def test_the_pool_still_refuses_more_connections_than_its_limit(redis_url: str) -> None:
+    client = client_for(redis_url, max_connections=1)
+    try:
+        held = await client.connection_pool.get_connection()
+        with pytest.raises(MaxConnectionsError):
+            await client.connection_pool.get_connection()
+        await client.connection_pool.release(held)
+        assert await client.ping()
+    finally:
+        await client.aclose()
