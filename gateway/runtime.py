@@ -60,6 +60,12 @@ async def serve_until_stopped(apps: list[tuple[web.Application, str, int]],
             await runner.cleanup()
 
 
+async def pause(stopping: asyncio.Event, seconds: float) -> None:
+    """Sleep `seconds`, or less if `stopping` is set meanwhile: a worker's wait between rounds."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stopping.wait(), timeout=seconds)
+
+
 def settle_heap() -> None:
     """Move everything made at start-up out of the garbage collector's sight, and time full collections.
 

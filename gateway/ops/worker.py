@@ -20,6 +20,7 @@ from gateway.ops.remediation import Remediator
 from gateway.ops.sinks import SinkSender
 from gateway.ops.stuck import last_scan_s
 from gateway.portal.confirm import ConfirmationSender
+from gateway.runtime import pause
 from gateway.store.returns import ReturnStore, is_done
 
 log = logging.getLogger(__name__)
@@ -60,10 +61,7 @@ class OpsWorker:
                 await self.run_once()
             except Exception:
                 log.exception("ops round failed")
-            try:
-                await asyncio.wait_for(self._stopping.wait(), timeout=self.deps.tick_s)
-            except TimeoutError:
-                pass
+            await pause(self._stopping, self.deps.tick_s)
 
     def stop(self) -> None:
         self._stopping.set()

@@ -26,6 +26,7 @@ from redis.exceptions import ResponseError
 
 from carriers.clock import Clock, SystemClock
 from gateway.metrics import Metrics
+from gateway.runtime import pause
 from gateway.store.keys import Keys
 from gateway.webhooks_out.delivery import Outcome, RetryPolicy, post, settlement
 from gateway.webhooks_out.endpoints import GROUP, EndpointStore, ensure_group
@@ -81,10 +82,7 @@ class Dispatcher:
                 await self.run_once()
             except Exception:
                 log.exception("webhook dispatch round failed")
-            try:
-                await asyncio.wait_for(self._stopping.wait(), timeout=self.deps.tick_s)
-            except TimeoutError:
-                pass
+            await pause(self._stopping, self.deps.tick_s)
         await self.release_feeds()
 
     def stop(self) -> None:

@@ -8,8 +8,6 @@ feed fast while another process (`--roles observers,...`) does the slower bookke
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 from dataclasses import dataclass
@@ -17,6 +15,7 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 
 from gateway.ingest import Ingestor
+from gateway.runtime import pause
 from gateway.store.returns import ApplyResult, ReturnStore
 from gateway.workers.consumer import StreamConsumer
 from gateway.workers.gate import FeedFirst
@@ -72,8 +71,7 @@ class ObserverWorker(StreamConsumer):
         """Read and observe one batch; after a small one, linger (see `ObserverDeps.linger_s`)."""
         read = await super().read_once()
         if 0 < read < self.batch and self.deps.linger_s > 0:
-            with contextlib.suppress(TimeoutError):  # a stop ends the wait at once
-                await asyncio.wait_for(self._stopping.wait(), self.deps.linger_s)
+            await pause(self._stopping, self.deps.linger_s)  # a stop ends the wait at once
         return read
 
     async def handle_all(self, entries: list[tuple[str, dict[str, str]]]) -> None:

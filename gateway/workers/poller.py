@@ -17,6 +17,7 @@ from gateway.carrier_hub import CarrierHub
 from gateway.ingest import Ingestor
 from gateway.metrics import Metrics
 from gateway.models import Return
+from gateway.runtime import pause
 from gateway.store.merchants import MerchantStore
 from gateway.store.returns import ReturnStore, is_done
 
@@ -49,10 +50,7 @@ class Poller:
                 await self.poll_once()
             except Exception:
                 log.exception("poll round failed")
-            try:
-                await asyncio.wait_for(self._stopping.wait(), timeout=self.deps.tick_s)
-            except TimeoutError:
-                pass
+            await pause(self._stopping, self.deps.tick_s)
 
     def stop(self) -> None:
         self._stopping.set()
